@@ -1,0 +1,3 @@
+from labdigest.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""The orchestrator: site.toml and content/ in, public/ out. It reads as the pipeline,
+and reports one timed line per stage."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labdigest import config as config_stage
+from labdigest import content, search, topics, write
+from labdigest.config import normalize_base_url
+from labdigest.errors import ConfigError, LabdigestError
+from labdigest.models import UNSORTED_SLUG, Library
+from labdigest.render import Renderer
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOptions:
+    config_path: Path
+    out: Path | None = None  # default: public/ beside site.toml
+    base_url: str | None = None
+    search: bool = True
+    strict: bool = False
+
+    @property
+    def root(self) -> Path:
+        return self.config_path.absolute().parent
+
+
+@dataclass(slots=True)
+class BuildReport:
+    papers: int = 0
+    pages: int = 0
+    files: int = 0
+    topics: dict[str, int] = field(default_factory=dict)
+    indexed: int | None = None
+    warnings: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _stage(report: BuildReport, name: str, log: Log, detail: Callable[[], str]) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    report.seconds[name] = elapsed = time.perf_counter() - started
+    log(f"{name:<8} {elapsed * 1000:7.0f} ms  {detail()}")
+
+
+def build(options: BuildOptions, log: Log = lambda line: None) -> BuildReport:
+    report = BuildReport()
+    root = options.root
+    out = (options.out or root / "public").absolute()
+
+    with _stage(report, "config", log, lambda: f"{options.config_path}"):
+        config = config_stage.load(options.config_path)
+        if options.base_url is not None:
+            try:
+                config = dataclasses.replace(config, base_url=normalize_base_url(options.base_url))
+            except ValueError as error:
+                raise ConfigError(f"--base-url: {error}") from None
+
+    with _stage(report, "content", log, lambda: f"{report.papers} papers"):
+        library = content.load(root / "content", config)
+        report.papers = len(library.papers)
+
+    with _stage(report, "topics", log, lambda: f"{len(report.topics)} topics"):
+        topic_index = topics.assign(library, config.topics)
+        report.topics = {t.slug: len(topic_index.papers_in[t.slug]) for t in topic_index.topics}
+        report.warnings.extend(_warnings(report.topics, library))
+
+    if options.strict and report.warnings:
+        raise LabdigestError("--strict: " + "; ".join(report.warnings))
+
+    with _stage(report, "render", log, lambda: f"{report.pages} files"):
+        files = Renderer(config, (root / "templates").absolute()).render_site(library, topic_index)
+        report.pages = len(files)
+
+    with write.build_lock(out), write.staged_output(out) as stage:
+        with _stage(report, "write", log, lambda: f"{report.files} files → {out}"):
+            report.files = write.write_files(stage, files)
+        if options.search:
+            with _stage(report, "search", log, lambda: f"{report.indexed} papers indexed"):
+                stats = search.index(stage, config.language)
+                report.indexed = stats.pages
+            if stats.pages != report.papers:
+                raise LabdigestError(
+                    f"Pagefind indexed {stats.pages} pages, expected {report.papers} papers"
+                )
+    return report
+
+
+def _warnings(topic_counts: dict[str, int], library: Library) -> list[str]:
+    warnings = []
+    unsorted = topic_counts.get(UNSORTED_SLUG, 0)
+    if unsorted:
+        warnings.append(f"{unsorted} papers match no topic (see /topics/{UNSORTED_SLUG}/)")
+    in_digest = {entry.slug for digest in library.digests for entry in digest.papers}
+    orphans = [p.slug for p in library.papers if p.slug not in in_digest]
+    if orphans:
+        warnings.append(f"{len(orphans)} papers are in no digest manifest, e.g. {orphans[0]}")
+    return warnings

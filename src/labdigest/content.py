@@ -1,0 +1,234 @@
+"""content/ → Library: every paper file and digest manifest, read and validated, with
+errors that name the file and line. Also the one place that knows how a Paper is laid
+out as a file, so ingest writes exactly what build reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from labdigest import frontmatter
+from labdigest.errors import ContentError
+from labdigest.models import Digest, Library, ManifestEntry, Paper, SiteConfig
+from labdigest.slugs import arxiv_base_id, is_safe_slug
+
+KNOWN_FIELDS = ("title", "date", "digests", "authors", "arxiv", "links", "topics", "source")
+LINK_KINDS = ("code", "project", "pdf", "other")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+URL_RE = re.compile(r"^https?://[^\s<>\"]+$")
+
+
+def papers_dir(content_dir: Path) -> Path:
+    return content_dir / "papers"
+
+
+def manifests_dir(content_dir: Path) -> Path:
+    return content_dir / "manifests"
+
+
+# ---- Paper <-> file text -------------------------------------------------------------
+
+
+def paper_to_text(paper: Paper) -> str:
+    fields: list[tuple[str, Any]] = [
+        ("title", paper.title),
+        ("date", paper.date),
+        ("digests", list(paper.digests)),
+    ]
+    if paper.authors:
+        fields.append(("authors", list(paper.authors)))
+    if paper.arxiv:
+        fields.append(("arxiv", paper.arxiv))
+    if paper.links:
+        fields.append(("links", dict(paper.links)))
+    if paper.topics:
+        fields.append(("topics", list(paper.topics)))
+    if paper.source:
+        fields.append(("source", paper.source))
+    fields.extend(paper.extra)
+    return frontmatter.dump(fields, paper.body)
+
+
+def parse_paper(text: str, path: Path) -> Paper:
+    slug = path.stem
+    if not is_safe_slug(slug):
+        raise ContentError(
+            "paper file names must be lowercase letters, digits and single hyphens, ending in .md",
+            path,
+        )
+    document = frontmatter.parse(text, path)
+    fields = document.fields
+
+    def fail(key: str, message: str) -> ContentError:
+        return ContentError(message, path, document.key_lines.get(key, 1))
+
+    title = fields.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise fail("title", "'title' is required and must be text")
+    date = fields.get("date")
+    if not isinstance(date, str) or not _is_date(date):
+        raise fail("date", "'date' is required, as YYYY-MM-DD")
+    digests = _text_list(fields.get("digests", []), "digests", fail)
+    authors = _text_list(fields.get("authors", []), "authors", fail)
+    topics = _text_list(fields.get("topics", []), "topics", fail)
+    arxiv = fields.get("arxiv")
+    if arxiv is not None:
+        if not isinstance(arxiv, str) or arxiv_base_id(arxiv) != arxiv:
+            raise fail("arxiv", "'arxiv' must be a version-less arXiv id such as 2401.12345")
+    source = fields.get("source")
+    if source is not None and not isinstance(source, str):
+        raise fail("source", "'source' must be text")
+    return Paper(
+        slug=slug,
+        title=" ".join(title.split()),
+        date=date,
+        digests=tuple(digests),
+        body=document.body,
+        authors=tuple(authors),
+        arxiv=arxiv,
+        links=_links(fields.get("links"), fail),
+        topics=tuple(topics),
+        source=source,
+        extra=tuple((k, v) for k, v in fields.items() if k not in KNOWN_FIELDS),
+        path=path,
+        body_line=document.body_line,
+    )
+
+
+def _is_date(text: str) -> bool:
+    if not DATE_RE.match(text):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _text_list(value: Any, key: str, fail: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise fail(key, f"'{key}' must be a list of text items")
+    return [" ".join(v.split()) for v in value]
+
+
+def _links(value: Any, fail: Any) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise fail("links", "'links' must map a kind (code, project, pdf, other) to a URL")
+    links = []
+    for kind, url in value.items():
+        if kind not in LINK_KINDS:
+            raise fail("links", f"unknown link kind '{kind}' (use {', '.join(LINK_KINDS)})")
+        if not isinstance(url, str) or not URL_RE.match(url):
+            # Only http(s): a 'javascript:' or 'data:' URL would run in the reader's browser.
+            raise fail("links", f"link '{kind}' must be an http:// or https:// URL")
+        links.append((kind, url))
+    return tuple(links)
+
+
+# ---- manifests -----------------------------------------------------------------------
+
+
+def manifest_to_text(digest: Digest) -> str:
+    return frontmatter.dump_yaml(
+        {
+            "id": digest.id,
+            "date": digest.date,
+            "source": digest.source,
+            "format": digest.format,
+            "papers": [{"slug": e.slug, "key": e.key} for e in digest.papers],
+        }
+    )
+
+
+def parse_manifest(text: str, path: Path) -> Digest:
+    data = frontmatter.load_yaml(text, path)
+    try:
+        entries = tuple(ManifestEntry(str(e["slug"]), str(e["key"])) for e in data["papers"])
+        digest = Digest(
+            id=str(data["id"]),
+            date=str(data["date"]),
+            source=str(data["source"]),
+            format=str(data.get("format", "text")),
+            papers=entries,
+        )
+    except (KeyError, TypeError) as error:
+        raise ContentError(f"malformed manifest: missing or bad {error}", path, 1) from None
+    if not _is_date(digest.date) or not is_safe_slug(digest.id):
+        raise ContentError("manifest needs an 'id' slug and a 'date' as YYYY-MM-DD", path, 1)
+    return digest
+
+
+# ---- the whole library -----------------------------------------------------------------
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        raise ContentError(f"not valid UTF-8 ({error.reason})", path, line) from None
+
+
+def load_papers(content_dir: Path) -> list[Paper]:
+    folder = papers_dir(content_dir)
+    if not folder.is_dir():
+        return []
+    return [parse_paper(read_text(path), path) for path in sorted(folder.glob("*.md"))]
+
+
+def load_digests(content_dir: Path) -> list[Digest]:
+    folder = manifests_dir(content_dir)
+    if not folder.is_dir():
+        return []
+    return [parse_manifest(read_text(path), path) for path in sorted(folder.glob("*.yml"))]
+
+
+def load(content_dir: Path, config: SiteConfig) -> Library:
+    papers = load_papers(content_dir)
+    digests = load_digests(content_dir)
+    _check_pinned_topics(papers, {t.slug for t in config.topics})
+    papers.sort(key=lambda p: (_descending(p.date), p.slug))
+    digests.sort(key=lambda d: (_descending(d.date), d.id))
+    return Library(
+        papers=tuple(papers),
+        digests=tuple(_only_known_papers(digests, {p.slug for p in papers})),
+        by_slug={p.slug: p for p in papers},
+    )
+
+
+def _descending(date: str) -> int:
+    return -int(date.replace("-", ""))
+
+
+def _check_pinned_topics(papers: Iterable[Paper], known: set[str]) -> None:
+    for paper in papers:
+        for slug in paper.topics:
+            if slug not in known:
+                assert paper.path is not None
+                text = paper.path.read_text(encoding="utf-8")
+                line = _line_of_key(text, "topics")
+                raise ContentError(
+                    f"unknown topic '{slug}' (topics are defined in site.toml)", paper.path, line
+                )
+
+
+def _line_of_key(text: str, key: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith(f"{key}:"):
+            return number
+    return 1
+
+
+def _only_known_papers(digests: list[Digest], slugs: set[str]) -> list[Digest]:
+    """A maintainer may delete a paper file; its digest pages then simply skip it."""
+    return [
+        Digest(d.id, d.date, d.source, d.format, tuple(e for e in d.papers if e.slug in slugs))
+        for d in digests
+    ]

@@ -1,0 +1,138 @@
+"""Merge what a digest says into content/: new papers get a file, known papers gain the
+digest (and whatever they lacked) without losing a hand edit, and the digest gets a
+manifest. A file is only rewritten when its bytes change, so re-ingesting is a no-op."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labdigest import content, markup
+from labdigest.errors import IngestError
+from labdigest.ingest.base import Entry
+from labdigest.models import Digest, ManifestEntry, Paper
+from labdigest.slugs import identity_key, normalize_title, slugify, unique_slug
+from labdigest.write import write_atomic
+
+
+@dataclass(slots=True)
+class StoreReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    problems: list[IngestError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class PaperStore:
+    """The papers and manifests under content/, indexed by identity."""
+
+    def __init__(self, content_dir: Path):
+        self.content_dir = content_dir
+        self.papers: dict[str, Paper] = {p.slug: p for p in content.load_papers(content_dir)}
+        self.manifests: dict[str, Digest] = {d.id: d for d in content.load_digests(content_dir)}
+        self.slug_of: dict[str, str] = {}
+        # Keys a digest gave a paper still find it after a maintainer edits its title.
+        for digest in self.manifests.values():
+            for entry in digest.papers:
+                self.slug_of.setdefault(entry.key, entry.slug)
+        for paper in self.papers.values():
+            self._index(paper)
+
+    def _index(self, paper: Paper) -> None:
+        if paper.arxiv:
+            self.slug_of[f"arxiv:{paper.arxiv}"] = paper.slug
+        self.slug_of[f"title:{normalize_title(paper.title)}"] = paper.slug
+
+    def find(self, entry: Entry) -> str | None:
+        keys = [identity_key(entry.arxiv, entry.title)]
+        if entry.arxiv:  # the same paper may be known by title from a text digest
+            keys.append(identity_key(None, entry.title))
+        for key in keys:
+            if key in self.slug_of:
+                return self.slug_of[key]
+        return None
+
+    def merge_digest(
+        self, digest_id: str, date: str, source: str, fmt: str, entries: list[Entry], path: str
+    ) -> StoreReport:
+        report = StoreReport()
+        listed: list[ManifestEntry] = []
+        seen: dict[str, int] = {}
+        for entry in entries:
+            key = identity_key(entry.arxiv, entry.title)
+            if key in seen:
+                report.problems.append(
+                    IngestError(
+                        f"the same paper as line {seen[key]} ({entry.title!r}); listed once",
+                        path,
+                        entry.line,
+                    )
+                )
+                continue
+            seen[key] = entry.line
+            slug = self.find(entry)
+            if slug is not None and slug not in self.papers:
+                report.notes.append(
+                    f"line {entry.line}: {slug}.md was deleted by hand; not recreating it"
+                )
+            elif slug is not None:
+                self._update(slug, entry, digest_id, date, report)
+            else:
+                slug = self._add(entry, digest_id, date, source, report)
+            listed.append(ManifestEntry(slug, key))
+        manifest = Digest(digest_id, date, source, fmt, tuple(listed))
+        self._write(content.manifests_dir(self.content_dir) / f"{digest_id}.yml",
+                    content.manifest_to_text(manifest))
+        self.manifests[digest_id] = manifest
+        return report
+
+    def _add(self, entry: Entry, digest_id: str, date: str, source: str, report: StoreReport) -> str:
+        slug = unique_slug(slugify(entry.title), self.papers)
+        paper = Paper(
+            slug=slug,
+            title=entry.title,
+            date=date,
+            digests=(digest_id,),
+            body=markup.escape_text(entry.abstract),
+            authors=entry.authors,
+            arxiv=entry.arxiv,
+            links=entry.links,
+            source=source,
+        )
+        self._save(paper)
+        report.added.append(slug)
+        return slug
+
+    def _update(self, slug: str, entry: Entry, digest_id: str, date: str, report: StoreReport) -> None:
+        """Only what the paper lacked is filled in: title, body, topics and any other
+        field a maintainer may have edited stay exactly as they are."""
+        paper = self.papers[slug]
+        known_links = {kind for kind, _ in paper.links}
+        merged = dataclasses.replace(
+            paper,
+            digests=paper.digests if digest_id in paper.digests else (*paper.digests, digest_id),
+            date=min(paper.date, date),
+            authors=paper.authors or entry.authors,
+            arxiv=paper.arxiv or entry.arxiv,
+            links=paper.links + tuple(link for link in entry.links if link[0] not in known_links),
+        )
+        if merged == paper:
+            report.unchanged.append(slug)
+            return
+        self._save(merged)
+        report.updated.append(slug)
+
+    def _save(self, paper: Paper) -> None:
+        path = content.papers_dir(self.content_dir) / f"{paper.slug}.md"
+        self._write(path, content.paper_to_text(paper))
+        self.papers[paper.slug] = dataclasses.replace(paper, path=path)
+        self._index(paper)
+
+    @staticmethod
+    def _write(path: Path, text: str) -> None:
+        data = text.encode("utf-8")
+        if path.exists() and path.read_bytes() == data:
+            return
+        write_atomic(path, data)

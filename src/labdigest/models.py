@@ -1,0 +1,88 @@
+"""Typed values handed from one pipeline stage to the next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+UNSORTED_SLUG = "unsorted"
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    slug: str
+    name: str
+    description: str
+    phrases: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    path: Path
+    title: str
+    description: str
+    base_url: str  # always ends with "/"; may be absolute ("https://…/") or a path ("/digest/")
+    language: str
+    topics: tuple[Topic, ...]
+
+    @property
+    def base_path(self) -> str:
+        """The path part of base_url: what internal links start with."""
+        if "://" in self.base_url:
+            rest = self.base_url.split("://", 1)[1]
+            return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+        return self.base_url
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """One paper as stored in content/papers/<slug>.md."""
+
+    slug: str
+    title: str
+    date: str  # YYYY-MM-DD: the first digest it appeared in
+    digests: tuple[str, ...]
+    body: str  # Markdown, owned by the maintainer
+    authors: tuple[str, ...] = ()
+    arxiv: str | None = None
+    links: tuple[tuple[str, str], ...] = ()  # (kind, url), kind in code/project/pdf/other
+    topics: tuple[str, ...] = ()  # pinned by a maintainer; empty means "assign by rules"
+    source: str | None = None
+    extra: tuple[tuple[str, Any], ...] = ()  # unknown front-matter keys, kept verbatim
+    path: Path | None = None  # the file it was read from, for error messages
+    body_line: int = 1  # line of the body's first line in that file
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    slug: str
+    key: str  # the identity the digest gave this paper: "arxiv:<id>" or "title:<normalized>"
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """One received digest, as recorded in content/manifests/<id>.yml."""
+
+    id: str
+    date: str
+    source: str
+    format: str
+    papers: tuple[ManifestEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Library:
+    """Everything under content/, read and cross-checked, ready to render."""
+
+    papers: tuple[Paper, ...]  # sorted newest first, then by slug
+    digests: tuple[Digest, ...]  # sorted newest first, then by id
+    by_slug: dict[str, Paper] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFile:
+    """A file of the built site: a path relative to the output folder, and its bytes."""
+
+    path: str
+    content: bytes

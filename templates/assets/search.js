@@ -1,0 +1,198 @@
+// The search page: Pagefind in the browser, the state of the search kept in the URL
+// (?q=…&topic=…&year=…&sort=date) so that a search can be shared and bookmarked.
+"use strict";
+
+(() => {
+  const root = document.getElementById("search");
+  if (!root) return;
+  const base = root.dataset.base || "/";
+  const input = document.getElementById("search-input");
+  const status = document.getElementById("search-status");
+  const list = document.getElementById("search-results");
+  const sortSelect = document.getElementById("search-sort");
+  const facetBoxes = { topic: document.getElementById("facet-topic"), year: document.getElementById("facet-year") };
+  const PAGE_SIZE = 20;
+  const TYPING_DELAY_MS = 120;
+
+  const state = readUrl();
+  let pagefind = null;
+  let totals = {};
+  let generation = 0;
+  let typingTimer = 0;
+
+  input.value = state.q;
+  sortSelect.value = state.sort;
+
+  function readUrl() {
+    const params = new URLSearchParams(window.location.search);
+    return {
+      q: params.get("q") || "",
+      topic: params.getAll("topic"),
+      year: params.getAll("year"),
+      sort: params.get("sort") === "date" ? "date" : "",
+    };
+  }
+
+  function writeUrl() {
+    const params = new URLSearchParams();
+    if (state.q) params.set("q", state.q);
+    for (const name of ["topic", "year"]) for (const value of state[name]) params.append(name, value);
+    if (state.sort) params.set("sort", state.sort);
+    const query = params.toString();
+    window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
+  }
+
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  }
+
+  // Pagefind's excerpt is escaped text with <mark> around the matched words. Only <mark>
+  // is let through, so nothing else in an indexed page can become markup here.
+  function safeExcerpt(excerpt) {
+    const div = document.createElement("div");
+    div.innerHTML = excerpt;
+    const out = [];
+    for (const node of div.childNodes) {
+      if (node.nodeType === Node.TEXT_NODE) out.push(escapeHtml(node.textContent));
+      else if (node.nodeName === "MARK") out.push("<mark>" + escapeHtml(node.textContent) + "</mark>");
+      else out.push(escapeHtml(node.textContent || ""));
+    }
+    return out.join("");
+  }
+
+  function activeFilters() {
+    const filters = {};
+    if (state.topic.length) filters.topic = { any: state.topic };
+    if (state.year.length) filters.year = { any: state.year };
+    return filters;
+  }
+
+  async function loadPagefind() {
+    pagefind = await import(base + "pagefind/pagefind.js");
+    await pagefind.options({ baseUrl: base, excerptLength: 30 });
+    pagefind.init();
+  }
+
+  async function run() {
+    const mine = ++generation;
+    const filters = activeFilters();
+    const hasFilters = Object.keys(filters).length > 0;
+    if (!state.q && !hasFilters) {
+      list.replaceChildren();
+      status.textContent = "Type a few words: results show as you type.";
+      renderFacets(totals);
+      return;
+    }
+    const options = { filters };
+    if (state.sort === "date") options.sort = { date: "desc" };
+    const search = await pagefind.search(state.q || null, options);
+    if (mine !== generation || !search) return;
+    renderFacets(search.filters || totals);
+    await renderResults(search.results, 0, mine);
+    const count = search.results.length;
+    const what = state.q ? ` for “${state.q}”` : "";
+    status.textContent = `${count} ${count === 1 ? "paper" : "papers"}${what}`;
+    if (!document.documentElement.dataset.firstResultsMs) {
+      document.documentElement.dataset.firstResultsMs = String(Math.round(performance.now()));
+    }
+  }
+
+  async function renderResults(results, start, mine) {
+    const page = await Promise.all(results.slice(start, start + PAGE_SIZE).map((r) => r.data()));
+    if (mine !== generation) return;
+    const items = page.map(resultItem);
+    if (start === 0) list.replaceChildren(...items);
+    else list.append(...items);
+    const more = start + PAGE_SIZE;
+    if (more < results.length) {
+      const li = document.createElement("li");
+      li.className = "more";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = `Show ${Math.min(PAGE_SIZE, results.length - more)} more`;
+      button.addEventListener("click", () => { li.remove(); renderResults(results, more, generation); });
+      li.append(button);
+      list.append(li);
+    }
+  }
+
+  function resultItem(data) {
+    const li = document.createElement("li");
+    li.className = "result";
+    const title = document.createElement("h2");
+    const link = document.createElement("a");
+    link.href = data.url;
+    link.textContent = data.meta.title || data.url;
+    title.append(link);
+    const meta = document.createElement("p");
+    meta.className = "card-meta";
+    const topics = (data.filters && data.filters.topic) || [];
+    meta.textContent = [data.meta.date, topics.join(", ")].filter(Boolean).join(" · ");
+    const excerpt = document.createElement("p");
+    excerpt.className = "excerpt";
+    excerpt.innerHTML = safeExcerpt(data.excerpt || "");
+    li.append(title, meta, excerpt);
+    return li;
+  }
+
+  function renderFacets(counts) {
+    for (const [name, box] of Object.entries(facetBoxes)) {
+      const values = Object.keys(totals[name] || {});
+      values.sort(name === "year" ? (a, b) => b.localeCompare(a) : (a, b) => a.localeCompare(b));
+      const legend = box.querySelector("legend");
+      const options = values.map((value) => facetOption(name, value, (counts[name] || {})[value] || 0));
+      box.replaceChildren(legend, ...options);
+    }
+  }
+
+  function facetOption(name, value, count) {
+    const label = document.createElement("label");
+    label.className = "facet-option";
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.name = name;
+    box.value = value;
+    box.checked = state[name].includes(value);
+    box.addEventListener("change", () => {
+      state[name] = box.checked ? [...state[name], value] : state[name].filter((v) => v !== value);
+      writeUrl();
+      run();
+    });
+    const text = document.createElement("span");
+    text.textContent = value;
+    const number = document.createElement("span");
+    number.className = "count";
+    number.textContent = String(count);
+    label.append(box, text, number);
+    return label;
+  }
+
+  input.addEventListener("input", () => {
+    state.q = input.value.trim();
+    writeUrl();
+    window.clearTimeout(typingTimer);
+    typingTimer = window.setTimeout(run, TYPING_DELAY_MS);
+  });
+  input.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    window.clearTimeout(typingTimer);
+    state.q = input.value.trim();
+    writeUrl();
+    run();
+  });
+  sortSelect.addEventListener("change", () => {
+    state.sort = sortSelect.value;
+    writeUrl();
+    run();
+  });
+
+  // A query that comes from the URL runs at once: no typing delay to wait for.
+  loadPagefind()
+    .then(async () => {
+      totals = await pagefind.filters();
+      await run();
+    })
+    .catch((error) => {
+      status.textContent = "Search could not load: " + error.message;
+    });
+})();
