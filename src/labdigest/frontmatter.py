@@ -15,6 +15,7 @@ import yaml
 from labdigest.errors import ContentError
 
 DELIMITER = "---"
+TEXT_KEYS = frozenset({"arxiv", "title"})  # always read as the text written
 
 
 class _PlainLoader(yaml.SafeLoader):
@@ -124,11 +125,17 @@ def _parse_yaml(text: str, path: Path, first_line: int) -> tuple[dict[str, Any],
                 raise ContentError(
                     f"duplicate key '{key}' (first on line {key_lines[key]})", path, line
                 )
-            fields[key] = loader.construct_object(value_node, deep=True)
+            if key in TEXT_KEYS and isinstance(value_node, yaml.ScalarNode):
+                # 'arxiv: 2401.10000' is a float to YAML; the id is the text as written.
+                fields[key] = value_node.value
+            else:
+                fields[key] = loader.construct_object(value_node, deep=True)
             key_lines[key] = line
         return fields, key_lines
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
+        # The context (where a bracket or quote opened) is nearer the mistake than the
+        # place the parser gave up.
+        mark = error.context_mark or error.problem_mark
         line = first_line + mark.line if mark is not None else None
         problem = error.problem or error.context or "invalid YAML"
         raise ContentError(f"invalid YAML: {_one_line(problem)}", path, line) from None

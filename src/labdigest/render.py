@@ -143,7 +143,10 @@ class Renderer:
 
     def render_site(self, library: Library, topics: TopicIndex) -> list[OutputFile]:
         topic_views = {t.slug: self._topic_view(t, topics) for t in topics.topics}
-        papers = {p.slug: self._paper_view(p, topics, topic_views) for p in library.papers}
+        digest_names = {d.id: f"Digest of {format_date(d.date)}" for d in library.digests}
+        papers = {
+            p.slug: self._paper_view(p, topics, topic_views, digest_names) for p in library.papers
+        }
         digests = [self._digest_view(d, papers) for d in library.digests]
         files: list[OutputFile] = []
         files.extend(self._paper_pages(library, papers, digests))
@@ -222,7 +225,8 @@ class Renderer:
             count=len(topics.papers_in[topic.slug]),
         )
 
-    def _paper_view(self, paper: Paper, topics: TopicIndex, views: dict[str, TopicView]) -> PaperView:
+    def _paper_view(self, paper: Paper, topics: TopicIndex, views: dict[str, TopicView],
+                    digest_names: dict[str, str]) -> PaperView:
         abstract_html = markup.render(paper.body)
         return PaperView(
             slug=paper.slug,
@@ -236,7 +240,11 @@ class Renderer:
             links=_paper_links(paper),
             topics=tuple(views[slug] for slug in topics.of_paper[paper.slug]),
             phrases=tuple(Link(p, self.site.search_url(p)) for p in topics.phrases_of[paper.slug]),
-            digests=tuple(Link(d, self.site.digest_url(d)) for d in paper.digests),
+            digests=tuple(
+                Link(digest_names.get(d, d), self.site.digest_url(d))
+                for d in paper.digests
+                if d in digest_names  # a digest whose manifest is gone has no page to link
+            ),
             abstract_html=Markup(abstract_html),  # noqa: S704 - markdown-it output, raw HTML off
             teaser=teaser(plain_text(abstract_html)),
         )

@@ -15,6 +15,8 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     """Serves `directory` under `base_path`; anything else gets the site's 404 page."""
 
     base_path = "/"
+    # Keep-alive: a search page fetches a dozen small Pagefind chunks at once.
+    protocol_version = "HTTP/1.1"
     extensions_map = {
         **http.server.SimpleHTTPRequestHandler.extensions_map,
         ".js": "text/javascript",

@@ -1,0 +1,67 @@
+"""Fixture sites: copies of this repository's own site (site.toml, templates, content)
+in temporary folders, built with the real pipeline."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from labdigest.build import BuildOptions, build
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_DIGEST = REPO / "content" / "digests" / "hf-papers-mar-11.txt"
+
+
+def copy_site(target: Path, *, content: bool = True) -> Path:
+    """A site folder like the repository's: site.toml, templates/ and (optionally) content/."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "site.toml", target / "site.toml")
+    shutil.copytree(REPO / "templates", target / "templates")
+    if content:
+        shutil.copytree(REPO / "content", target / "content")
+    else:
+        (target / "content" / "digests").mkdir(parents=True)
+    return target
+
+
+def build_site(root: Path, **options: object) -> Path:
+    build(BuildOptions(config_path=root / "site.toml", **options))  # type: ignore[arg-type]
+    return root / "public"
+
+
+def tree_bytes(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    return copy_site(tmp_path / "site")
+
+
+@pytest.fixture(scope="session")
+def example_public(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example site built at '/', with its Pagefind index."""
+    root = copy_site(tmp_path_factory.mktemp("example"))
+    return build_site(root)
+
+
+@pytest.fixture(scope="session")
+def example_public_subpath(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example site built for hosting under /digest/."""
+    root = copy_site(tmp_path_factory.mktemp("example-sub"))
+    return build_site(root, base_url="/digest/")
+
+
+@pytest.fixture(scope="session")
+def example_digest_text() -> str:
+    return EXAMPLE_DIGEST.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def empty_site(tmp_path: Path) -> Iterator[Path]:
+    yield copy_site(tmp_path / "empty", content=False)
