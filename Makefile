@@ -22,7 +22,7 @@ ingest: $(STAMP)
 site: ingest
 	$(BIN)/labdigest build
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

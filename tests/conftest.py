@@ -29,12 +29,15 @@ def copy_site(target: Path, *, content: bool = True) -> Path:
 
 def build_site(root: Path, **options: object) -> Path:
     build(BuildOptions(config_path=root / "site.toml", **options))  # type: ignore[arg-type]
-    return root / "public"
+    out = options.get("out")
+    return out if isinstance(out, Path) else root / "public"
 
 
 def tree_bytes(folder: Path) -> dict[str, bytes]:
     return {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -65,3 +68,16 @@ def example_digest_text() -> str:
 @pytest.fixture
 def empty_site(tmp_path: Path) -> Iterator[Path]:
     yield copy_site(tmp_path / "empty", content=False)
+
+
+def pytest_terminal_summary(terminalreporter: object) -> None:
+    from test_search import FIRST_RESULT_TIMES
+
+    if FIRST_RESULT_TIMES:
+        import statistics
+
+        median = statistics.median(FIRST_RESULT_TIMES)
+        terminalreporter.write_line(  # type: ignore[attr-defined]
+            f"search: first results {median:.0f} ms after opening /search/?q=… (median of "
+            f"{len(FIRST_RESULT_TIMES)} queries; budget 300 ms): {sorted(FIRST_RESULT_TIMES)}"
+        )

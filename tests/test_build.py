@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import build_site, copy_site, tree_bytes
 
+from conftest import build_site, copy_site, tree_bytes
 from labdigest.cli import main
 from labdigest.errors import ContentError, TemplateError
 from labdigest.ingest import ingest
@@ -40,27 +40,42 @@ def internal_targets(public: Path, base: str) -> list[tuple[Path, str]]:
 def resolve(public: Path, base: str, url: str) -> Path:
     path = urlsplit(url).path
     assert path.startswith(base), f"{url} does not start with the base {base}"
-    relative = path[len(base):]
+    relative = path[len(base) :]
     target = public / relative
     return target / "index.html" if path.endswith("/") else target
 
 
 def test_example_site_has_every_page_of_the_contract(example_public: Path) -> None:
-    expected = ["index.html", "404.html", "topics/index.html", "digests/index.html",
-                "digests/hf-papers-mar-11/index.html", "search/index.html", "assets/style.css",
-                "topics/depth-estimation/index.html", "topics/unsorted/index.html"]
+    expected = [
+        "index.html",
+        "404.html",
+        "topics/index.html",
+        "digests/index.html",
+        "digests/hf-papers-mar-11/index.html",
+        "search/index.html",
+        "assets/style.css",
+        "topics/depth-estimation/index.html",
+        "topics/unsorted/index.html",
+    ]
     for path in expected:
         assert (example_public / path).is_file(), path
     assert len(list((example_public / "papers").glob("*/index.html"))) == 67
 
 
-@pytest.mark.parametrize("fixture,base", [("example_public", "/"), ("example_public_subpath", "/digest/")])
-def test_every_internal_link_resolves(fixture: str, base: str, request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize(
+    "fixture,base", [("example_public", "/"), ("example_public_subpath", "/digest/")]
+)
+def test_every_internal_link_resolves(
+    fixture: str, base: str, request: pytest.FixtureRequest
+) -> None:
     public: Path = request.getfixturevalue(fixture)
     targets = internal_targets(public, base)
     assert len(targets) > 1000
-    missing = [(str(page.relative_to(public)), url) for page, url in targets
-               if not resolve(public, base, url).is_file()]
+    missing = [
+        (str(page.relative_to(public)), url)
+        for page, url in targets
+        if not resolve(public, base, url).is_file()
+    ]
     assert missing == []
 
 
@@ -77,44 +92,78 @@ def test_every_page_is_html5_with_language_landmarks_and_one_h1(example_public: 
         assert len(soup.find_all("h1")) == 1, page
 
 
-def test_home_lists_the_latest_digest_in_order_and_topics_with_counts(example_public: Path, example_digest_text: str) -> None:
+def test_home_lists_the_latest_digest_in_order_and_topics_with_counts(
+    example_public: Path, example_digest_text: str
+) -> None:
     soup = BeautifulSoup((example_public / "index.html").read_text(encoding="utf-8"), "html.parser")
     titles = [a.get_text() for a in soup.select(".paper-list .card-title a")]
     assert len(titles) == 67
     assert titles[0].startswith("Global Adaptation meets Local Generalization")
-    assert titles[-1] == "Overcoming the Pitfalls of Vision-Language Model Finetuning for OOD Generalization"
-    topics = {a.select_one(".topic-name").get_text(): a.select_one(".count").get_text() for a in soup.select(".topic-grid a")}
+    assert (
+        titles[-1]
+        == "Overcoming the Pitfalls of Vision-Language Model Finetuning for OOD Generalization"
+    )
+    topics = {
+        a.select_one(".topic-name").get_text(): a.select_one(".count").get_text()
+        for a in soup.select(".topic-grid a")
+    }
     assert topics["Depth estimation"] == "12 papers"
 
 
-def test_paper_page_shows_the_abstract_literally_with_links_and_navigation(example_public: Path, example_digest_text: str) -> None:
-    page = example_public / "papers" / "depthmaster-taming-diffusion-models-for-monocular-depth-estimation" / "index.html"
+def test_paper_page_shows_the_abstract_literally_with_links_and_navigation(
+    example_public: Path, example_digest_text: str
+) -> None:
+    page = (
+        example_public
+        / "papers"
+        / "depthmaster-taming-diffusion-models-for-monocular-depth-estimation"
+        / "index.html"
+    )
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-    assert soup.h1.get_text() == "DepthMaster: Taming Diffusion Models for Monocular Depth Estimation"
+    assert (
+        soup.h1.get_text() == "DepthMaster: Taming Diffusion Models for Monocular Depth Estimation"
+    )
     abstract = " ".join(soup.select_one(".abstract p").get_text().split())
     assert abstract in example_digest_text
     assert abstract.startswith("Monocular depth estimation within the diffusion-denoising paradigm")
     assert soup.select_one(".abstract a")["href"] == "https://indu1ge.github.io/DepthMaster_page"
     assert " ".join(soup.select_one("a[rel=prev]").get_text().split()).startswith("← FoundPose")
     assert " ".join(soup.select_one("a[rel=next]").get_text().split()).startswith("MiVOLO")
-    assert [a.get_text() for a in soup.select("a[data-pagefind-filter=topic]")] == ["Depth estimation", "Diffusion models"]
+    assert [a.get_text() for a in soup.select("a[data-pagefind-filter=topic]")] == [
+        "Depth estimation",
+        "Diffusion models",
+    ]
     assert soup.find("time")["datetime"] == "2026-03-11"
 
 
 def test_topic_page_lists_newest_first_with_teasers(example_public: Path) -> None:
-    soup = BeautifulSoup((example_public / "topics/pose-estimation/index.html").read_text(encoding="utf-8"), "html.parser")
+    soup = BeautifulSoup(
+        (example_public / "topics/pose-estimation/index.html").read_text(encoding="utf-8"),
+        "html.parser",
+    )
     cards = soup.select(".card")
     assert len(cards) == 9
     assert all(card.select_one(".teaser").get_text() for card in cards)
 
 
 def test_arxiv_and_code_links_show_when_known(site: Path) -> None:
-    paper = site / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
+    paper = (
+        site / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
+    )
     text = paper.read_text(encoding="utf-8").replace(
-        "source:", "arxiv: 2402.12345\nlinks:\n  code: https://github.com/example/foundpose\nsource:", 1)
+        "source:",
+        "arxiv: 2402.12345\nlinks:\n  code: https://github.com/example/foundpose\nsource:",
+        1,
+    )
     paper.write_text(text, encoding="utf-8")
     public = build_site(site, search=False)
-    soup = BeautifulSoup((public / "papers/foundpose-unseen-object-pose-estimation-with-foundation-features/index.html").read_text(encoding="utf-8"), "html.parser")
+    soup = BeautifulSoup(
+        (
+            public
+            / "papers/foundpose-unseen-object-pose-estimation-with-foundation-features/index.html"
+        ).read_text(encoding="utf-8"),
+        "html.parser",
+    )
     assert [(a.get_text(), a["href"]) for a in soup.select(".links a")] == [
         ("arXiv", "https://arxiv.org/abs/2402.12345"),
         ("PDF", "https://arxiv.org/pdf/2402.12345"),
@@ -151,13 +200,20 @@ def test_build_is_deterministic(site: Path, tmp_path: Path) -> None:
 def test_a_failed_build_leaves_the_previous_site_untouched(site: Path) -> None:
     public = build_site(site, search=False)
     before = tree_bytes(public)
-    paper = site / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
-    paper.write_text(paper.read_text(encoding="utf-8").replace("date: 2026-03-11", "date: [oops"), encoding="utf-8")
+    paper = (
+        site / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
+    )
+    paper.write_text(
+        paper.read_text(encoding="utf-8").replace("date: 2026-03-11", "date: [oops"),
+        encoding="utf-8",
+    )
     with pytest.raises(ContentError) as error:
         build_site(site, search=False)
     assert str(error.value).startswith(f"{paper}:3: invalid YAML")
     assert tree_bytes(public) == before
-    assert sorted(p.name for p in site.iterdir() if p.name.startswith(".public")) == [".public.lock"]
+    assert sorted(p.name for p in site.iterdir() if p.name.startswith(".public")) == [
+        ".public.lock"
+    ]
 
 
 def test_template_errors_name_template_and_line(site: Path) -> None:
@@ -178,18 +234,28 @@ def test_template_errors_name_template_and_line(site: Path) -> None:
     assert tree_bytes(site / "public") == before
 
 
-def test_cli_build_reports_path_and_line_without_traceback(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_build_reports_path_and_line_without_traceback(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (site / "site.toml").write_text('[site]\ntitle = "x"\ncolour = "red"\n', encoding="utf-8")
     status = main(["--config", str(site / "site.toml"), "build", "--no-search"])
     err = capsys.readouterr().err
     assert status == 1
-    assert err == f"labdigest: error: {site / 'site.toml'}:3: unknown key 'colour' in [site] (known keys: base_url, description, language, title)\n"
+    assert (
+        err
+        == f"labdigest: error: {site / 'site.toml'}:3: unknown key 'colour' in [site] (known keys: base_url, description, language, title)\n"
+    )
     assert not (site / "public").exists()
 
 
 def test_unknown_pinned_topic_is_an_error_with_its_line(site: Path) -> None:
-    paper = site / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
-    paper.write_text(paper.read_text(encoding="utf-8").replace("source:", "topics:\n- nope\nsource:", 1), encoding="utf-8")
+    paper = (
+        site / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
+    )
+    paper.write_text(
+        paper.read_text(encoding="utf-8").replace("source:", "topics:\n- nope\nsource:", 1),
+        encoding="utf-8",
+    )
     with pytest.raises(ContentError) as error:
         build_site(site, search=False)
     assert str(error.value) == f"{paper}:6: unknown topic 'nope' (topics are defined in site.toml)"
@@ -202,5 +268,7 @@ def test_strict_turns_warnings_into_failure(site: Path, capsys: pytest.CaptureFi
 
 
 def test_python_dash_m_and_help_work() -> None:
-    result = subprocess.run([sys.executable, "-m", "labdigest", "--help"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "labdigest", "--help"], capture_output=True, text=True, check=True
+    )
     assert "ingest" in result.stdout and "build" in result.stdout and "serve" in result.stdout

@@ -24,12 +24,18 @@ def test_the_shipped_site_toml_is_valid_and_has_real_topics() -> None:
 
 def test_unknown_key_names_key_and_line() -> None:
     text = '[site]\ntitle = "x"\nbase_ur = "/"\n'
-    assert error_of(text) == "site.toml:3: unknown key 'base_ur' in [site] (known keys: base_url, description, language, title)"
+    assert (
+        error_of(text)
+        == "site.toml:3: unknown key 'base_ur' in [site] (known keys: base_url, description, language, title)"
+    )
 
 
 def test_unknown_key_in_the_second_topic() -> None:
     text = '[[topics]]\nslug = "a"\nname = "A"\n\n[[topics]]\nslug = "b"\nname = "B"\nmatches = ["x"]\n'
-    assert error_of(text) == "site.toml:8: unknown key 'matches' in [topics] (known keys: description, match, name, slug)"
+    assert (
+        error_of(text)
+        == "site.toml:8: unknown key 'matches' in [topics] (known keys: description, match, name, slug)"
+    )
 
 
 def test_unknown_table() -> None:
@@ -53,7 +59,10 @@ def test_bad_topic_values() -> None:
     assert "reserved" in error_of('[[topics]]\nslug = "unsorted"\nname = "U"\n')
 
 
-@pytest.mark.parametrize(("given", "normalized"), [("/digest", "/digest/"), ("https://lab.org/d", "https://lab.org/d/"), ("/", "/")])
+@pytest.mark.parametrize(
+    ("given", "normalized"),
+    [("/digest", "/digest/"), ("https://lab.org/d", "https://lab.org/d/"), ("/", "/")],
+)
 def test_base_url_is_normalized(given: str, normalized: str) -> None:
     assert parse(f'[site]\nbase_url = "{given}"\n', PATH).base_url == normalized
 
@@ -66,4 +75,6 @@ def test_bad_base_url(bad: str) -> None:
 def test_missing_file() -> None:
     with pytest.raises(ConfigError) as error:
         load(Path("/nonexistent/site.toml"))
-    assert str(error.value) == "/nonexistent/site.toml: site settings not found (pass --config FILE)"
+    assert (
+        str(error.value) == "/nonexistent/site.toml: site settings not found (pass --config FILE)"
+    )

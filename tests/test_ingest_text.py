@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from labdigest.errors import IngestError
 from labdigest.ingest import ingest
 from labdigest.ingest.base import decode
 from labdigest.ingest.text import parse_date_line, read
-from labdigest.errors import IngestError
 
 
 def expected_papers(text: str) -> list[tuple[str, str]]:
@@ -28,21 +28,34 @@ def test_example_digest_gives_exactly_its_67_papers(example_digest_text: str) ->
     assert len(expected) == 67
     assert [(e.title, e.abstract) for e in result.entries] == expected
     assert result.problems == []
-    assert result.date is not None and (result.date.month, result.date.day, result.date.year) == (3, 11, None)
+    assert result.date is not None and (result.date.month, result.date.day, result.date.year) == (
+        3,
+        11,
+        None,
+    )
 
 
 def test_chrome_lines_are_skipped_and_the_date_line_is_read() -> None:
     text = "new\n\nSubscribe\n\nGet trending papers in your email inbox!\n\nbyAK and the research community\n\nMarch 11, 2025\n\nA Title\n\nAn abstract.\n"
     result = read(text, "d.txt")
     assert [(e.title, e.abstract) for e in result.entries] == [("A Title", "An abstract.")]
-    assert result.date is not None and (result.date.year, result.date.month, result.date.day) == (2025, 3, 11)
+    assert result.date is not None and (result.date.year, result.date.month, result.date.day) == (
+        2025,
+        3,
+        11,
+    )
     assert result.notes == []
 
 
 @pytest.mark.parametrize(
     ("line", "expected"),
-    [("Mar 11", (None, 3, 11)), ("March 11, 2025", (2025, 3, 11)), ("2025-03-11", (2025, 3, 11)),
-     ("11 Mar 2025", (2025, 3, 11)), ("Sept 3", (None, 9, 3))],
+    [
+        ("Mar 11", (None, 3, 11)),
+        ("March 11, 2025", (2025, 3, 11)),
+        ("2025-03-11", (2025, 3, 11)),
+        ("11 Mar 2025", (2025, 3, 11)),
+        ("Sept 3", (None, 9, 3)),
+    ],
 )
 def test_date_lines(line: str, expected: tuple[int | None, int, int]) -> None:
     hint = parse_date_line(line, 1)
@@ -64,7 +77,10 @@ def test_crlf_bom_trailing_spaces_blank_runs_wrapping_and_unicode() -> None:
     text = decode(raw.encode("utf-8"), "d.txt")
     result = read(text, "d.txt")
     assert [(e.title, e.abstract) for e in result.entries] == [
-        ("Über-Net: Schrödinger Bridges für 3D", "We study bridges. Wrapped over three lines — with ünïcödé."),
+        (
+            "Über-Net: Schrödinger Bridges für 3D",
+            "We study bridges. Wrapped over three lines — with ünïcödé.",
+        ),
         ("Second Paper", "Short abstract."),
     ]
     assert [e.line for e in result.entries] == [7, 14]
@@ -73,7 +89,9 @@ def test_crlf_bom_trailing_spaces_blank_runs_wrapping_and_unicode() -> None:
 def test_title_without_abstract_is_reported_with_its_line_and_not_merged() -> None:
     text = "Mar 11\n\nFirst Title\n\nSecond Title\n\nThe abstract of the second.\n\nLast Title\n"
     result = read(text, "d.txt")
-    assert [(e.title, e.abstract) for e in result.entries] == [("Second Title", "The abstract of the second.")]
+    assert [(e.title, e.abstract) for e in result.entries] == [
+        ("Second Title", "The abstract of the second.")
+    ]
     assert [str(p) for p in result.problems] == [
         "d.txt:3: title without an abstract, skipped: 'First Title'",
         "d.txt:9: title without an abstract, skipped: 'Last Title'",
@@ -109,7 +127,9 @@ def test_utf16_with_bom_is_read() -> None:
 # ---- the year of a day without one ------------------------------------------------------
 
 
-def _ingest_one(tmp_path: Path, name: str, text: str, **kwargs: object) -> tuple[str | None, list[str]]:
+def _ingest_one(
+    tmp_path: Path, name: str, text: str, **kwargs: object
+) -> tuple[str | None, list[str]]:
     digest = tmp_path / name
     digest.write_text(text, encoding="utf-8")
     report = ingest([digest], tmp_path / "content", today=dt.date(2026, 2, 1), **kwargs)  # type: ignore[arg-type]
@@ -137,5 +157,7 @@ def test_no_date_at_all_is_an_error_naming_the_file(tmp_path: Path) -> None:
     digest = tmp_path / "d.txt"
     digest.write_text("T\n\nA.\n", encoding="utf-8")
     report = ingest([digest], tmp_path / "content")
-    assert [str(p) for p in report.problems] == [f"{digest}: the digest has no date line; pass --date YYYY-MM-DD"]
+    assert [str(p) for p in report.problems] == [
+        f"{digest}: the digest has no date line; pass --date YYYY-MM-DD"
+    ]
     assert not (tmp_path / "content" / "papers").exists()

@@ -47,7 +47,9 @@ def test_bare_urls_become_links_and_trailing_punctuation_stays_text() -> None:
 
 
 def test_names_that_look_like_domains_do_not_become_links() -> None:
-    soup = BeautifulSoup(render(escape_text("We ship model.py, see e.g. vis.xyz/pub/idisc")), "html.parser")
+    soup = BeautifulSoup(
+        render(escape_text("We ship model.py, see e.g. vis.xyz/pub/idisc")), "html.parser"
+    )
     assert soup.find("a") is None
 
 
@@ -59,6 +61,8 @@ def test_script_in_an_abstract_is_text() -> None:
 
 
 def test_raw_html_in_a_hand_edited_body_is_not_passed_through() -> None:
-    soup = BeautifulSoup(render("Edited <script>x()</script> body [link](javascript:alert(1))"), "html.parser")
+    soup = BeautifulSoup(
+        render("Edited <script>x()</script> body [link](javascript:alert(1))"), "html.parser"
+    )
     assert soup.find("script") is None
     assert all(not a["href"].startswith("javascript:") for a in soup.find_all("a"))

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from labdigest.slugs import MAX_SLUG_LENGTH, arxiv_base_id, is_safe_slug, normalize_title, slugify, unique_slug
+from labdigest.slugs import (
+    MAX_SLUG_LENGTH,
+    arxiv_base_id,
+    is_safe_slug,
+    normalize_title,
+    slugify,
+    unique_slug,
+)
 
 
 @pytest.mark.parametrize(
@@ -51,8 +58,14 @@ def test_normalized_titles_ignore_case_accents_and_punctuation() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "base"),
-    [("2401.12345v2", "2401.12345"), ("2401.1234", "2401.1234"), ("hep-th/9901001v1", "hep-th/9901001"),
-     ("math.GT/0309136", "math.GT/0309136"), ("not-an-id", None), ("2401.12345v", None)],
+    [
+        ("2401.12345v2", "2401.12345"),
+        ("2401.1234", "2401.1234"),
+        ("hep-th/9901001v1", "hep-th/9901001"),
+        ("math.GT/0309136", "math.GT/0309136"),
+        ("not-an-id", None),
+        ("2401.12345v", None),
+    ],
 )
 def test_arxiv_ids(raw: str, base: str | None) -> None:
     assert arxiv_base_id(raw) == base

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 from conftest import EXAMPLE_DIGEST, tree_bytes
-
 from labdigest import content, markup, render
 from labdigest.ingest import ingest
 
@@ -27,7 +26,9 @@ def test_example_papers_committed_in_the_repository_match_a_fresh_ingest(tmp_pat
     assert tree_bytes(tmp_path / "content" / "manifests") == tree_bytes(repo_content / "manifests")
 
 
-def test_paper_file_has_the_contract_fields_and_renders_the_literal_abstract(tmp_path: Path) -> None:
+def test_paper_file_has_the_contract_fields_and_renders_the_literal_abstract(
+    tmp_path: Path,
+) -> None:
     _ingest(tmp_path / "content", EXAMPLE_DIGEST)
     papers = {p.title: p for p in content.load_papers(tmp_path / "content")}
     paper = papers["Towards Exact Computation of Inductive Bias"]
@@ -35,9 +36,13 @@ def test_paper_file_has_the_contract_fields_and_renders_the_literal_abstract(tmp
     assert paper.digests == ("hf-papers-mar-11",)
     assert paper.source == "digests/hf-papers-mar-11.txt"
     text = (tmp_path / "content" / "papers" / f"{paper.slug}.md").read_text(encoding="utf-8")
-    assert text.startswith("---\ntitle: Towards Exact Computation of Inductive Bias\ndate: 2026-03-11\n")
+    assert text.startswith(
+        "---\ntitle: Towards Exact Computation of Inductive Bias\ndate: 2026-03-11\n"
+    )
     # An abstract with TeX-ish backslashes shows them as they were.
-    aptv2 = papers["APTv2: Benchmarking Animal Pose Estimation and Tracking with a Large-scale Dataset and Beyond"]
+    aptv2 = papers[
+        "APTv2: Benchmarking Animal Pose Estimation and Tracking with a Large-scale Dataset and Beyond"
+    ]
     assert "named \\posetrackmethodname and" in render.plain_text(markup.render(aptv2.body))
 
 
@@ -57,7 +62,10 @@ def test_hand_edits_survive_reingest_and_a_second_digest(tmp_path: Path) -> None
     edited = original.replace(
         "title: Towards Exact Computation of Inductive Bias",
         "title: Towards Exact Computation of Inductive Bias (our reading group, week 3)",
-    ).replace("source: digests/hf-papers-mar-11.txt\n", "source: digests/hf-papers-mar-11.txt\ntopics:\n- generalization-theory\nreviewer: Ada\n")
+    ).replace(
+        "source: digests/hf-papers-mar-11.txt\n",
+        "source: digests/hf-papers-mar-11.txt\ntopics:\n- generalization-theory\nreviewer: Ada\n",
+    )
     edited += "\nOur notes: see the *appendix*.\n"
     path.write_text(edited, encoding="utf-8")
 
@@ -92,7 +100,9 @@ def test_the_same_paper_twice_in_one_digest_is_listed_once_and_reported(tmp_path
     digest = tmp_path / "d.txt"
     digest.write_text("Mar 11\n\nSame Title\n\nOne.\n\nsame  title\n\nTwo.\n", encoding="utf-8")
     report = ingest([digest], tmp_path / "content", today=dt.date(2026, 11, 28))
-    assert [str(p) for p in report.problems] == [f"{digest}:7: the same paper as line 3 ('same title'); listed once"]
+    assert [str(p) for p in report.problems] == [
+        f"{digest}:7: the same paper as line 3 ('same title'); listed once"
+    ]
     assert [p.slug for p in content.load_papers(tmp_path / "content")] == ["same-title"]
 
 
@@ -106,7 +116,10 @@ def test_slug_collisions_get_a_deterministic_suffix(tmp_path: Path) -> None:
     _ingest(tmp_path / "content", digest)
     base = "a-study-of-very-long-titles-very-long-titles-very-long-titles-very-long-titles"
     assert [e.slug for e in content.load_digests(tmp_path / "content")[0].papers] == [
-        base, base[:78].rstrip("-") + "-2", "paper", "paper-2"
+        base,
+        base[:78].rstrip("-") + "-2",
+        "paper",
+        "paper-2",
     ]
 
 

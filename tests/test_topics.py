@@ -8,7 +8,9 @@ POSE = Topic("pose", "Pose", "", ("pose", "6D"))
 LLM = Topic("llm", "LLMs", "", ("LLM",))
 
 
-def paper(slug: str, title: str, body: str = "", topics: tuple[str, ...] = (), date: str = "2026-03-11") -> Paper:
+def paper(
+    slug: str, title: str, body: str = "", topics: tuple[str, ...] = (), date: str = "2026-03-11"
+) -> Paper:
     return Paper(slug=slug, title=title, date=date, digests=("d",), body=body, topics=topics)
 
 

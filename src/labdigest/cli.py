@@ -27,32 +27,57 @@ def parser() -> argparse.ArgumentParser:
         description="Turn research-paper digests into a static, searchable website.",
     )
     main.add_argument("--version", action="version", version=f"labdigest {__version__}")
-    main.add_argument("--config", type=Path, default=Path("site.toml"),
-                      help="site settings (default: ./site.toml); content/, templates/ and "
-                           "public/ are found beside it")
+    main.add_argument(
+        "--config",
+        type=Path,
+        default=Path("site.toml"),
+        help="site settings (default: ./site.toml); content/, templates/ and "
+        "public/ are found beside it",
+    )
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ingest = commands.add_parser("ingest", help="read digests into content/papers/",
-                                 description="Read digests into one Markdown file per paper.")
-    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                        help="digest files, or folders of them")
-    ingest.add_argument("--date", type=_date, help="the digest's date, YYYY-MM-DD "
-                        "(default: the date line in the digest)")
-    ingest.add_argument("--format", choices=CHOICES, default="auto",
-                        help="digest format (default: detected from the content)")
+    ingest = commands.add_parser(
+        "ingest",
+        help="read digests into content/papers/",
+        description="Read digests into one Markdown file per paper.",
+    )
+    ingest.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="digest files, or folders of them"
+    )
+    ingest.add_argument(
+        "--date",
+        type=_date,
+        help="the digest's date, YYYY-MM-DD (default: the date line in the digest)",
+    )
+    ingest.add_argument(
+        "--format",
+        choices=CHOICES,
+        default="auto",
+        help="digest format (default: detected from the content)",
+    )
 
-    build = commands.add_parser("build", help="build the site into public/",
-                                description="Build the static site from content/.")
+    build = commands.add_parser(
+        "build",
+        help="build the site into public/",
+        description="Build the static site from content/.",
+    )
     build.add_argument("--out", type=Path, help="output folder (default: public/ beside site.toml)")
     build.add_argument("--base-url", help="URL or path the site is served under, e.g. /digest/")
     build.add_argument("--no-search", action="store_true", help="skip the Pagefind index")
     build.add_argument("--strict", action="store_true", help="treat warnings as errors")
 
-    serve = commands.add_parser("serve", help="preview public/ on a local web server",
-                                description="Serve the built site for preview.")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve = commands.add_parser(
+        "serve",
+        help="preview public/ on a local web server",
+        description="Serve the built site for preview.",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
-    serve.add_argument("--out", type=Path, help="folder to serve (default: public/ beside site.toml)")
+    serve.add_argument(
+        "--out", type=Path, help="folder to serve (default: public/ beside site.toml)"
+    )
     return main
 
 

@@ -81,7 +81,9 @@ def parse(text: str, path: Path) -> SiteConfig:
 
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            raise ConfigError(f"unknown key '{key}'", path, where.of("", 0, key) or where.of(key, 0))
+            raise ConfigError(
+                f"unknown key '{key}'", path, where.of("", 0, key) or where.of(key, 0)
+            )
     site = _table(data.get("site", {}), "site", path, where.of("site", 0))
     _reject_unknown(site, SITE_KEYS, "site", 0, path, where)
 
@@ -143,7 +145,9 @@ def _reject_unknown(
 
 def _parse_topics(value: Any, path: Path, where: _KeyLines) -> tuple[Topic, ...]:
     if not isinstance(value, list):
-        raise ConfigError("'topics' must be an array of tables ([[topics]])", path, where.of("", 0, "topics"))
+        raise ConfigError(
+            "'topics' must be an array of tables ([[topics]])", path, where.of("", 0, "topics")
+        )
     topics: list[Topic] = []
     seen: set[str] = set()
     for index, raw in enumerate(value):
@@ -152,7 +156,9 @@ def _parse_topics(value: Any, path: Path, where: _KeyLines) -> tuple[Topic, ...]
         _reject_unknown(table, TOPIC_KEYS, "topics", index, path, where)
         topic = _parse_topic(table, index, path, where)
         if topic.slug in seen:
-            raise ConfigError(f"topic slug '{topic.slug}' is used twice", path, where.of("topics", index, "slug"))
+            raise ConfigError(
+                f"topic slug '{topic.slug}' is used twice", path, where.of("topics", index, "slug")
+            )
         seen.add(topic.slug)
         topics.append(topic)
     return tuple(topics)
@@ -168,14 +174,20 @@ def _parse_topic(table: dict[str, Any], index: int, path: Path, where: _KeyLines
             "topic 'slug' must be lowercase letters, digits and single hyphens", path, line("slug")
         )
     if slug == UNSORTED_SLUG:
-        raise ConfigError(f"topic slug '{UNSORTED_SLUG}' is reserved for papers in no topic", path, line("slug"))
+        raise ConfigError(
+            f"topic slug '{UNSORTED_SLUG}' is reserved for papers in no topic", path, line("slug")
+        )
     name = table.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"topic '{slug}' needs a non-empty 'name'", path, line("name"))
     description = table.get("description", "")
     if not isinstance(description, str):
-        raise ConfigError(f"topic '{slug}': 'description' must be a string", path, line("description"))
+        raise ConfigError(
+            f"topic '{slug}': 'description' must be a string", path, line("description")
+        )
     phrases = table.get("match", [])
     if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
-        raise ConfigError(f"topic '{slug}': 'match' must be a list of non-empty phrases", path, line("match"))
+        raise ConfigError(
+            f"topic '{slug}': 'match' must be a list of non-empty phrases", path, line("match")
+        )
     return Topic(slug, name.strip(), description.strip(), tuple(p.strip() for p in phrases))

@@ -75,9 +75,8 @@ def parse_paper(text: str, path: Path) -> Paper:
     authors = _text_list(fields.get("authors", []), "authors", fail)
     topics = _text_list(fields.get("topics", []), "topics", fail)
     arxiv = fields.get("arxiv")
-    if arxiv is not None:
-        if not isinstance(arxiv, str) or arxiv_base_id(arxiv) != arxiv:
-            raise fail("arxiv", "'arxiv' must be a version-less arXiv id such as 2401.12345")
+    if arxiv is not None and (not isinstance(arxiv, str) or arxiv_base_id(arxiv) != arxiv):
+        raise fail("arxiv", "'arxiv' must be a version-less arXiv id such as 2401.12345")
     source = fields.get("source")
     if source is not None and not isinstance(source, str):
         raise fail("source", "'source' must be text")

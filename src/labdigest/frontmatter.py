@@ -91,9 +91,7 @@ def dump(fields: Iterable[tuple[str, Any]], body: str) -> str:
 
 
 def dump_yaml(data: dict[str, Any]) -> str:
-    return yaml.dump(
-        data, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=100_000
-    )
+    return yaml.dump(data, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=100_000)
 
 
 def load_yaml(text: str, path: Path) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any
 
 from markdown_it import MarkdownIt
 
@@ -21,12 +22,17 @@ def renderer() -> MarkdownIt:
     md.enable("linkify")
     # Only URLs that carry a scheme (or www.) become links: a fuzzy match would turn
     # "model.py" or "e.g.ai" in an abstract into links to nowhere.
-    md.linkify.set({"fuzzy_link": False, "fuzzy_email": False})
+    _linkify(md).set({"fuzzy_link": False, "fuzzy_email": False})
     return md
 
 
+def _linkify(md: MarkdownIt) -> Any:
+    assert md.linkify is not None  # linkify-it-py is a dependency
+    return md.linkify
+
+
 def render(markdown: str) -> str:
-    return renderer().render(markdown)
+    return str(renderer().render(markdown))
 
 
 def escape_text(text: str) -> str:
@@ -63,5 +69,5 @@ def _escape_inline(text: str) -> str:
 
 
 def _url_spans(text: str) -> list[tuple[int, int]]:
-    matches = renderer().linkify.match(text) or []
+    matches = _linkify(renderer()).match(text) or []
     return [(m.index, m.last_index) for m in matches]

@@ -20,8 +20,20 @@ from labdigest.errors import TemplateError
 from labdigest.models import Digest, Library, OutputFile, Paper, SiteConfig, Topic
 from labdigest.topics import TopicIndex
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 LINK_LABELS = {"code": "Code", "project": "Project page", "pdf": "PDF", "other": "Link"}
 TEASER_LENGTH = 260
 _TAG_RE = re.compile(r"<[^>]+>")
@@ -152,19 +164,28 @@ class Renderer:
         files.extend(self._paper_pages(library, papers, digests))
         files.extend(self._topic_pages(topics, topic_views, papers))
         files.extend(self._digest_pages(digests))
-        files.append(self.page("index.html", "home.html", latest=digests[0] if digests else None,
-                               topics=list(topic_views.values()), paper_count=len(papers),
-                               digest_count=len(digests)))
-        files.append(self.page("search/index.html", "search.html",
-                               topics=list(topic_views.values())))
+        files.append(
+            self.page(
+                "index.html",
+                "home.html",
+                latest=digests[0] if digests else None,
+                topics=list(topic_views.values()),
+                paper_count=len(papers),
+                digest_count=len(digests),
+            )
+        )
+        files.append(
+            self.page("search/index.html", "search.html", topics=list(topic_views.values()))
+        )
         files.append(self.page("404.html", "404.html"))
         files.extend(self._assets())
         return files
 
     # -- pages
 
-    def _paper_pages(self, library: Library, papers: dict[str, PaperView],
-                     digests: list[DigestView]) -> Iterator[OutputFile]:
+    def _paper_pages(
+        self, library: Library, papers: dict[str, PaperView], digests: list[DigestView]
+    ) -> Iterator[OutputFile]:
         navs: dict[str, list[DigestNav]] = {slug: [] for slug in papers}
         for digest in sorted(digests, key=lambda d: (d.date, d.id)):
             for position, paper in enumerate(digest.papers):
@@ -172,13 +193,18 @@ class Renderer:
         for slug, view in papers.items():
             yield self.page(f"papers/{slug}/index.html", "paper.html", paper=view, navs=navs[slug])
 
-    def _topic_pages(self, topics: TopicIndex, views: dict[str, TopicView],
-                     papers: dict[str, PaperView]) -> Iterator[OutputFile]:
+    def _topic_pages(
+        self, topics: TopicIndex, views: dict[str, TopicView], papers: dict[str, PaperView]
+    ) -> Iterator[OutputFile]:
         yield self.page("topics/index.html", "topics.html", topics=list(views.values()))
         for topic in topics.topics:
             members = [papers[slug] for slug in topics.papers_in[topic.slug]]
-            yield self.page(f"topics/{topic.slug}/index.html", "topic.html",
-                            topic=views[topic.slug], papers=members)
+            yield self.page(
+                f"topics/{topic.slug}/index.html",
+                "topic.html",
+                topic=views[topic.slug],
+                papers=members,
+            )
 
     def _digest_pages(self, digests: list[DigestView]) -> Iterator[OutputFile]:
         yield self.page("digests/index.html", "digests.html", digests=digests)
@@ -202,8 +228,11 @@ class Renderer:
         try:
             return self.env.get_template(name).render(context)
         except jinja2.TemplateSyntaxError as error:
-            raise TemplateError(error.message or "syntax error", self._template_path(error.filename, name),
-                                error.lineno) from None
+            raise TemplateError(
+                error.message or "syntax error",
+                self._template_path(error.filename, name),
+                error.lineno,
+            ) from None
         except jinja2.TemplateNotFound as error:
             raise TemplateError(f"template not found: {error.name}", self.templates_dir) from None
         except jinja2.TemplateError as error:
@@ -225,8 +254,13 @@ class Renderer:
             count=len(topics.papers_in[topic.slug]),
         )
 
-    def _paper_view(self, paper: Paper, topics: TopicIndex, views: dict[str, TopicView],
-                    digest_names: dict[str, str]) -> PaperView:
+    def _paper_view(
+        self,
+        paper: Paper,
+        topics: TopicIndex,
+        views: dict[str, TopicView],
+        digest_names: dict[str, str],
+    ) -> PaperView:
         abstract_html = markup.render(paper.body)
         return PaperView(
             slug=paper.slug,
@@ -245,7 +279,7 @@ class Renderer:
                 for d in paper.digests
                 if d in digest_names  # a digest whose manifest is gone has no page to link
             ),
-            abstract_html=Markup(abstract_html),  # noqa: S704 - markdown-it output, raw HTML off
+            abstract_html=Markup(abstract_html),
             teaser=teaser(plain_text(abstract_html)),
         )
 

@@ -40,9 +40,12 @@ def index(site_dir: Path, language: str) -> SearchStats:
     started = time.perf_counter()
     command = [
         str(pagefind_executable()),
-        "--site", str(site_dir),
-        "--glob", PAPER_GLOB,
-        "--force-language", language.split("-")[0].lower(),
+        "--site",
+        str(site_dir),
+        "--glob",
+        PAPER_GLOB,
+        "--force-language",
+        language.split("-")[0].lower(),
         "--quiet",
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -17,7 +17,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     base_path = "/"
     # Keep-alive: a search page fetches a dozen small Pagefind chunks at once.
     protocol_version = "HTTP/1.1"
-    extensions_map = {
+    extensions_map = {  # noqa: RUF012 - the base class declares it an instance variable
         **http.server.SimpleHTTPRequestHandler.extensions_map,
         ".js": "text/javascript",
         ".mjs": "text/javascript",
@@ -28,7 +28,9 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         "": "application/octet-stream",
     }
 
-    def __init__(self, *args: object, directory: str, base_path: str, quiet: bool, **kwargs: object):
+    def __init__(
+        self, *args: object, directory: str, base_path: str, quiet: bool, **kwargs: object
+    ):
         self.base_path = base_path
         self.quiet = quiet
         super().__init__(*args, directory=directory, **kwargs)  # type: ignore[arg-type]
@@ -66,8 +68,9 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-def make_server(directory: Path, host: str, port: int, base_path: str = "/",
-                quiet: bool = False) -> http.server.ThreadingHTTPServer:
+def make_server(
+    directory: Path, host: str, port: int, base_path: str = "/", quiet: bool = False
+) -> http.server.ThreadingHTTPServer:
     handler = functools.partial(
         SiteHandler, directory=str(directory), base_path=base_path, quiet=quiet
     )
@@ -76,7 +79,9 @@ def make_server(directory: Path, host: str, port: int, base_path: str = "/",
     return server
 
 
-def serve_in_background(directory: Path, base_path: str = "/") -> tuple[http.server.ThreadingHTTPServer, str]:
+def serve_in_background(
+    directory: Path, base_path: str = "/"
+) -> tuple[http.server.ThreadingHTTPServer, str]:
     """Start a quiet server on a free port of 127.0.0.1; returns it and its root URL."""
     server = make_server(directory, "127.0.0.1", 0, base_path, quiet=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -70,14 +70,23 @@ def ingest(
         file_report = FileReport(str(path))
         report.files.append(file_report)
         try:
-            _ingest_file(path, content_dir, store, file_report, date, format, today or dt.date.today())
+            _ingest_file(
+                path, content_dir, store, file_report, date, format, today or dt.date.today()
+            )
         except LabdigestError as error:
             file_report.problems.append(error)
     return report
 
 
-def _ingest_file(path: Path, content_dir: Path, store: PaperStore, report: FileReport,
-                 date: dt.date | None, requested: str, today: dt.date) -> None:
+def _ingest_file(
+    path: Path,
+    content_dir: Path,
+    store: PaperStore,
+    report: FileReport,
+    date: dt.date | None,
+    requested: str,
+    today: dt.date,
+) -> None:
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -111,7 +120,11 @@ def _ingest_file(path: Path, content_dir: Path, store: PaperStore, report: FileR
             f"digest id '{digest_id}' is already taken by {known.source}; rename this file",
             path,
         )
-    report.digest_id, report.date, report.papers = digest_id, digest_date.isoformat(), len(result.entries)
+    report.digest_id, report.date, report.papers = (
+        digest_id,
+        digest_date.isoformat(),
+        len(result.entries),
+    )
     report.store = store.merge_digest(
         digest_id, digest_date.isoformat(), source, fmt.value, result.entries, str(path)
     )

@@ -63,8 +63,13 @@ def decode(data: bytes, path: str) -> str:
     return text
 
 
-def resolve_date(hint: DateHint | None, override: dt.date | None, name_date: dt.date | None,
-                 known: dt.date | None, today: dt.date) -> tuple[dt.date | None, str | None]:
+def resolve_date(
+    hint: DateHint | None,
+    override: dt.date | None,
+    name_date: dt.date | None,
+    known: dt.date | None,
+    today: dt.date,
+) -> tuple[dt.date | None, str | None]:
     """The digest's date, and a note when it had to be assumed.
 
     Order: --date; a full date in the digest; for a day without a year, the year of a

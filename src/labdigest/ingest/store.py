@@ -83,12 +83,16 @@ class PaperStore:
                 slug = self._add(entry, digest_id, date, source, report)
             listed.append(ManifestEntry(slug, key))
         manifest = Digest(digest_id, date, source, fmt, tuple(listed))
-        self._write(content.manifests_dir(self.content_dir) / f"{digest_id}.yml",
-                    content.manifest_to_text(manifest))
+        self._write(
+            content.manifests_dir(self.content_dir) / f"{digest_id}.yml",
+            content.manifest_to_text(manifest),
+        )
         self.manifests[digest_id] = manifest
         return report
 
-    def _add(self, entry: Entry, digest_id: str, date: str, source: str, report: StoreReport) -> str:
+    def _add(
+        self, entry: Entry, digest_id: str, date: str, source: str, report: StoreReport
+    ) -> str:
         slug = unique_slug(slugify(entry.title), self.papers)
         paper = Paper(
             slug=slug,
@@ -105,7 +109,9 @@ class PaperStore:
         report.added.append(slug)
         return slug
 
-    def _update(self, slug: str, entry: Entry, digest_id: str, date: str, report: StoreReport) -> None:
+    def _update(
+        self, slug: str, entry: Entry, digest_id: str, date: str, report: StoreReport
+    ) -> None:
         """Only what the paper lacked is filled in: title, body, topics and any other
         field a maintainer may have edited stay exactly as they are."""
         paper = self.papers[slug]

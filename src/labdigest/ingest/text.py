@@ -26,10 +26,20 @@ CHROME = frozenset(
 MONTHS = {
     name: number
     for number, names in enumerate(
-        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
-         ("dec", "december")],
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
         start=1,
     )
     for name in names
@@ -94,16 +104,15 @@ def split_paragraphs(text: str) -> list[Paragraph]:
 def parse_date_line(line: str, number: int) -> DateHint | None:
     """'Mar 11', 'March 11, 2025', '11 Mar 2025' or '2025-03-11' → DateHint."""
     line = line.strip()
-    if match := _ISO_RE.match(line):
-        year, month, day = (int(g) for g in match.groups())
-        return _checked(number, month, day, year)
+    if iso := _ISO_RE.match(line):
+        return _checked(number, int(iso.group(2)), int(iso.group(3)), int(iso.group(1)))
     for pattern, month_group, day_group in ((_MONTH_DAY_RE, 1, 2), (_DAY_MONTH_RE, 2, 1)):
         if match := pattern.match(line):
-            month = MONTHS.get(match.group(month_group).lower())
-            if month is None:
+            month_number = MONTHS.get(match.group(month_group).lower())
+            if month_number is None:
                 return None
             year = int(match.group(3)) if match.group(3) else None
-            return _checked(number, month, int(match.group(day_group)), year)
+            return _checked(number, month_number, int(match.group(day_group)), year)
     return None
 
 
@@ -128,7 +137,9 @@ def _skip_header(paragraphs: list[Paragraph], result: ReadResult, path: str) -> 
     for index, paragraph in enumerate(paragraphs):
         if paragraph.clearly_abstract():
             break
-        if len(paragraph.lines) == 1 and (hint := parse_date_line(paragraph.lines[0], paragraph.line)):
+        if len(paragraph.lines) == 1 and (
+            hint := parse_date_line(paragraph.lines[0], paragraph.line)
+        ):
             date_index, result.date = index, hint
             break
     if date_index is None:

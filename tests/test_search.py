@@ -1,0 +1,251 @@
+"""Search: the real Pagefind index, and the search page driven in a real headless Chromium
+(Debian's /usr/bin/chromium through Playwright; no browser download)."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import REPO, build_site, copy_site
+from labdigest import content
+from labdigest.search import indexed_pages
+from labdigest.serve import serve_in_background
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+FIRST_RESULT_TIMES: list[int] = []
+
+
+# ---- the index ----------------------------------------------------------------------------
+
+
+def test_index_counts_exactly_the_paper_pages(example_public: Path) -> None:
+    assert indexed_pages(example_public / "pagefind") == 67
+    assert len(list((example_public / "papers").glob("*/index.html"))) == 67
+    assert (example_public / "pagefind" / "pagefind.js").is_file()
+
+
+def test_no_search_skips_the_index(site: Path, tmp_path: Path) -> None:
+    public = build_site(site, out=tmp_path / "out", search=False)
+    assert (public / "index.html").is_file()
+    assert not (public / "pagefind").exists()
+
+
+def test_only_paper_pages_carry_the_search_body(example_public: Path) -> None:
+    marked = [
+        p.relative_to(example_public).as_posix()
+        for p in example_public.rglob("*.html")
+        if "data-pagefind-body" in p.read_text(encoding="utf-8")
+    ]
+    assert len(marked) == 67 and all(m.startswith("papers/") for m in marked)
+
+
+# ---- the browser ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            "Debian's chromium is not installed (apt-get install chromium); .ci/run installs it"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert errors == []
+
+
+@pytest.fixture(scope="session")
+def root_url(example_public: Path) -> Iterator[str]:
+    server, url = serve_in_background(example_public, "/")
+    yield url
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def subpath_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example under /digest/, with authors and an arXiv id on one paper."""
+    root = copy_site(tmp_path_factory.mktemp("subpath"))
+    paper = (
+        root / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
+    )
+    paper.write_text(
+        paper.read_text(encoding="utf-8").replace(
+            "source:", "authors:\n- Evin Pınar Örnek\n- Yann Labbé\narxiv: '2311.18809'\nsource:", 1
+        ),
+        encoding="utf-8",
+    )
+    return build_site(root, base_url="/digest/")
+
+
+@pytest.fixture(scope="session")
+def subpath_url(subpath_site: Path) -> Iterator[str]:
+    server, url = serve_in_background(subpath_site, "/digest/")
+    assert url.endswith("/digest/")
+    yield url
+    server.shutdown()
+
+
+def result_titles(page: Any) -> list[str]:
+    page.wait_for_selector("#search-results li.result", timeout=10_000)
+    return [t.strip() for t in page.locator("#search-results li.result h2").all_inner_texts()]
+
+
+def result_count(page: Any) -> int:
+    match = re.match(r"(\d+) papers?", page.inner_text("#search-status"))
+    assert match, page.inner_text("#search-status")
+    return int(match.group(1))
+
+
+def only_in_one_abstract(word: str) -> str:
+    """The title of the one paper whose abstract, and no title, has this word."""
+    papers = content.load_papers(REPO / "content")
+    in_abstract = [p for p in papers if re.search(rf"\b{word}\b", p.body, re.I)]
+    assert len(in_abstract) == 1 and not any(word.lower() in p.title.lower() for p in papers)
+    return in_abstract[0].title
+
+
+QUERIES = [
+    (
+        "DepthMaster",
+        lambda: "DepthMaster: Taming Diffusion Models for Monocular Depth Estimation",
+    ),  # method name
+    ("grokking", lambda: "Benign Overfitting and Grokking in ReLU Networks for XOR Cluster Data"),
+    ("fisheye", lambda: only_in_one_abstract("fisheye")),  # a word found only in an abstract
+    ("endoscopic", lambda: only_in_one_abstract("endoscopic")),
+    (
+        "rotations",
+        lambda: "Robust Frame-to-Frame Camera Rotation Estimation in Crowded Scenes",
+    ),  # stemmed
+    (
+        "task hinting",
+        lambda: "Improving Length-Generalization in Transformers via Task Hinting",
+    ),  # two words
+]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("query", "expected"), QUERIES, ids=[q for q, _ in QUERIES])
+def test_search_url_shows_the_expected_paper_first(
+    page: Any, root_url: str, query: str, expected: Any
+) -> None:
+    page.goto(f"{root_url}search/?q={query.replace(' ', '+')}")
+    titles = result_titles(page)
+    assert titles[0] == expected()
+    assert page.input_value("#search-input") == query
+    FIRST_RESULT_TIMES.append(int(page.evaluate("document.documentElement.dataset.firstResultsMs")))
+    assert page.locator("#search-results .excerpt mark").count() > 0  # matched terms highlighted
+
+
+@pytest.mark.browser
+def test_two_word_phrase_ranks_papers_with_both_words(page: Any, root_url: str) -> None:
+    page.goto(f"{root_url}search/?q=monocular+depth")
+    titles = result_titles(page)
+    assert all("depth" in t.lower() for t in titles[:5])
+    assert "monocular depth" in titles[0].lower()
+
+
+@pytest.mark.browser
+def test_topic_filter_narrows_results_and_lives_in_the_url(page: Any, root_url: str) -> None:
+    page.goto(f"{root_url}search/?q=estimation")
+    result_titles(page)
+    before = result_count(page)
+    page.locator("#facet-topic label", has_text="Depth estimation").locator("input").check()
+    page.wait_for_function(
+        f"!document.getElementById('search-status').textContent.startsWith('{before} ')"
+    )
+    after = result_count(page)
+    assert 0 < after < before
+    facet_count = (
+        page.locator("#facet-topic label", has_text="Depth estimation")
+        .locator(".count")
+        .inner_text()
+    )
+    assert int(facet_count) == after
+    assert "topic=Depth+estimation" in page.url
+    page.reload()  # the filtered search can be shared as it is
+    result_titles(page)
+    assert result_count(page) == after
+    assert (
+        page.locator("#facet-topic label", has_text="Depth estimation")
+        .locator("input")
+        .is_checked()
+    )
+
+
+@pytest.mark.browser
+def test_typing_updates_results_and_the_url(page: Any, root_url: str) -> None:
+    page.goto(f"{root_url}search/")
+    page.fill("#search-input", "grokking")
+    page.wait_for_function("document.querySelectorAll('#search-results li.result').length > 0")
+    assert page.url.endswith("/search/?q=grokking")
+    assert result_titles(page)[0].startswith("Benign Overfitting")
+
+
+@pytest.mark.browser
+def test_header_box_leads_to_results(page: Any, root_url: str) -> None:
+    page.goto(root_url)
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "site-search"
+    page.keyboard.type("fisheye")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/search/\?q=fisheye$"))
+    assert result_titles(page)[0] == only_in_one_abstract("fisheye")
+
+
+@pytest.mark.browser
+def test_search_under_a_sub_path_finds_authors_and_ids_with_working_links(
+    page: Any, subpath_url: str
+) -> None:
+    page.goto(f"{subpath_url}search/?q=Labb%C3%A9")
+    assert (
+        result_titles(page)[0]
+        == "FoundPose: Unseen Object Pose Estimation with Foundation Features"
+    )
+    page.goto(f"{subpath_url}search/?q=2311.18809")
+    assert (
+        result_titles(page)[0]
+        == "FoundPose: Unseen Object Pose Estimation with Foundation Features"
+    )
+    page.goto(f"{subpath_url}search/?q=DepthMaster")
+    result_titles(page)
+    link = page.locator("#search-results li.result h2 a").first
+    assert link.get_attribute("href").startswith("/digest/papers/")
+    link.click()
+    page.wait_for_load_state()
+    assert (
+        page.inner_text("h1")
+        == "DepthMaster: Taming Diffusion Models for Monocular Depth Estimation"
+    )
+
+
+def test_report_first_result_time(record_property: Any) -> None:
+    """Not a timed assertion: the median is reported at the end of the run."""
+    if FIRST_RESULT_TIMES:
+        record_property("first_results_median_ms", statistics.median(FIRST_RESULT_TIMES))
