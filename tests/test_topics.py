@@ -34,7 +34,7 @@ def test_word_boundaries_case_and_pinning() -> None:
     }
     assert index.papers_in["unsorted"] == ("b",)
     assert [t.slug for t in index.topics] == ["depth", "pose", "llm", "unsorted"]
-    assert index.phrases_of["a"] == ("monocular depth",)
+    assert index.phrases_of["a"] == ("depth estimation", "monocular depth")
 
 
 def test_unsorted_topic_is_hidden_when_empty_and_papers_are_newest_first() -> None:
@@ -57,3 +57,10 @@ def test_shipped_topics_cover_the_example(example_public: object) -> None:
     sizes = {t.slug: len(index.papers_in[t.slug]) for t in index.topics}
     assert sum(1 for slug, size in sizes.items() if slug != "unsorted" and size >= 3) >= 6
     assert sizes.get("unsorted", 0) <= 0.1 * len(library.papers)
+
+
+def test_phrases_starting_with_a_symbol_still_match() -> None:
+    topic = Topic("cpp", "C++", "", ("+cpp", ".NET"))
+    papers = (paper("a", "Porting .NET code"), paper("b", "Nothing here"))
+    index = assign(Library(papers=papers, digests=()), (topic,))
+    assert index.of_paper == {"a": ("cpp",), "b": ("unsorted",)}

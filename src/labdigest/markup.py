@@ -12,6 +12,8 @@ from markdown_it import MarkdownIt
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the
 # ones that can start markup inside a line. '&' would start an entity such as '&lt;'.
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>&!~|{}])")
+# Without fuzzy links, linkify-it only finds URLs with a scheme, 'www.' or 'mailto:'.
+_MAY_HOLD_URL = re.compile(r"//|www\.|mailto:", re.IGNORECASE)
 # Characters that mean something only at the start of a line.
 _LINE_START_SPECIAL = re.compile(r"^([#>+=\-]|\d{1,9}(?=[.)]))")
 
@@ -31,8 +33,16 @@ def _linkify(md: MarkdownIt) -> Any:
     return md.linkify
 
 
+@cache
+def _renderer_without_linkify() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False, "typographer": False})
+
+
 def render(markdown: str) -> str:
-    return str(renderer().render(markdown))
+    # The linkify rule tests every text token with slow regexes; a body that cannot hold
+    # a URL renders the same without it, several times faster.
+    md = renderer() if _MAY_HOLD_URL.search(markdown) else _renderer_without_linkify()
+    return str(md.render(markdown))
 
 
 def escape_text(text: str) -> str:
@@ -69,5 +79,7 @@ def _escape_inline(text: str) -> str:
 
 
 def _url_spans(text: str) -> list[tuple[int, int]]:
+    if not _MAY_HOLD_URL.search(text):  # linkify-it is slow; most abstracts have no URL
+        return []
     matches = _linkify(renderer()).match(text) or []
     return [(m.index, m.last_index) for m in matches]

@@ -29,42 +29,55 @@ class TopicIndex:
         return next(t for t in self.topics if t.slug == slug)
 
 
-def compile_rule(topic: Topic) -> re.Pattern[str] | None:
-    if not topic.phrases:
-        return None
-    # Longest first, so that "monocular depth" is tried before "depth". \b would not see
-    # a boundary before a phrase that starts with a symbol, hence the look-arounds.
-    alternatives = "|".join(
-        r"\s+".join(re.escape(word) for word in phrase.split())
-        for phrase in sorted(topic.phrases, key=len, reverse=True)
-    )
-    return re.compile(rf"(?<![\w])(?:{alternatives})(?![\w])", re.IGNORECASE)
+_WORD_RE = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseIndex:
+    """Every topic phrase as a tuple of lowercase words, found by its first word: one pass
+    over a paper's words finds every phrase of every topic. Punctuation between words
+    does not matter ("test-time adaptation" matches "test time adaptation")."""
+
+    by_first_word: dict[str, tuple[tuple[tuple[str, ...], str, str], ...]]  # word → (words, phrase, topic)
+
+    @classmethod
+    def of(cls, topics: tuple[Topic, ...]) -> PhraseIndex:
+        index: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}
+        for topic in topics:
+            for phrase in topic.phrases:
+                words = tuple(_WORD_RE.findall(phrase.lower()))
+                if words:
+                    index.setdefault(words[0], []).append((words, " ".join(words), topic.slug))
+        return cls({word: tuple(entries) for word, entries in index.items()})
+
+    def find(self, words: list[str]) -> dict[str, set[str]]:
+        """topic slug → the phrases of it found in `words`."""
+        found: dict[str, set[str]] = {}
+        for position, word in enumerate(words):
+            for phrase_words, phrase, topic in self.by_first_word.get(word, ()):
+                if tuple(words[position : position + len(phrase_words)]) == phrase_words:
+                    found.setdefault(topic, set()).add(phrase)
+        return found
 
 
 def searchable_text(paper: Paper) -> str:
     """Title and abstract as a reader sees them (Markdown escapes removed)."""
-    return paper.title + "\n" + _ESCAPE_RE.sub(r"\1", paper.body)
+    return (paper.title + "\n" + _ESCAPE_RE.sub(r"\1", paper.body)).lower()
 
 
 def assign(library: Library, topics: tuple[Topic, ...]) -> TopicIndex:
-    rules = [(topic.slug, compile_rule(topic)) for topic in topics]
+    phrase_index = PhraseIndex.of(topics)
     of_paper: dict[str, tuple[str, ...]] = {}
     phrases_of: dict[str, tuple[str, ...]] = {}
     for paper in library.papers:
-        text = searchable_text(paper)
-        matched: list[str] = []
-        phrases: dict[str, None] = {}
-        for slug, rule in rules:
-            found = rule.findall(text) if rule is not None else []
-            if found:
-                matched.append(slug)
-                phrases.update((" ".join(p.lower().split()), None) for p in found)
-        phrases_of[paper.slug] = tuple(sorted(phrases))
+        found = phrase_index.find(_WORD_RE.findall(searchable_text(paper)))
+        phrases_of[paper.slug] = tuple(sorted(set().union(*found.values())))
         if paper.topics:
             pinned = set(paper.topics)
             of_paper[paper.slug] = tuple(t.slug for t in topics if t.slug in pinned)
         else:
-            of_paper[paper.slug] = tuple(matched) or (UNSORTED_SLUG,)
+            matched = tuple(t.slug for t in topics if t.slug in found)
+            of_paper[paper.slug] = matched or (UNSORTED_SLUG,)
     papers_in: dict[str, list[str]] = {t.slug: [] for t in (*topics, UNSORTED)}
     for paper in library.papers:  # already newest first
         for slug in of_paper[paper.slug]:
