@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""`make bench`: time labdigest against its peers on the same N-paper digests, in one run.
+
+For each size (1,000 and 10,000 papers; 100,000 too with BENCH_LARGE=1) it measures ingest,
+a full build without search, search indexing alone, a full build with search, a rebuild
+with nothing changed, a rebuild after editing one paper, and labdigest's own peak memory;
+with Hugo installed it runs ../shared/bench/peers.sh on the same digest. It prints one
+table and writes it to bench/results.md."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_BENCH = REPO.parent / "shared" / "bench"
+WORK = REPO / "bench" / "work"
+PYTHON = sys.executable
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of the command's largest process."""
+    report = WORK / "time.txt"
+    started = time.perf_counter()
+    result = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", "-o", str(report), *command],
+        cwd=cwd, capture_output=True, text=True, check=False,
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"failed: {' '.join(command)}\n{result.stderr}")
+    return elapsed, int(report.read_text().split()[-1])
+
+
+def make_site(size: int) -> Path:
+    site = WORK / f"site-{size}"
+    shutil.rmtree(site, ignore_errors=True)
+    (site / "content" / "digests").mkdir(parents=True)
+    shutil.copy(REPO / "site.toml", site / "site.toml")
+    shutil.copytree(REPO / "templates", site / "templates")
+    subprocess.run([PYTHON, str(SHARED_BENCH / "make_digest.py"), str(size),
+                    str(site / "content" / "digests" / f"bench-{size}.txt")], check=True)
+    return site
+
+
+def labdigest(*args: str) -> list[str]:
+    return [PYTHON, "-m", "labdigest", *args]
+
+
+def bench_size(size: int) -> dict[str, str]:
+    site = make_site(size)
+    row: dict[str, str] = {"papers": f"{size:,}"}
+    seconds, _ = timed(labdigest("ingest", "content/digests", "--date", "2026-03-11"), site)
+    row["ingest"] = f"{seconds:.2f}"
+    seconds, peak = timed(labdigest("build", "--no-search"), site)
+    row["build, no search"] = f"{seconds:.2f}"
+    row["peak MiB (no search)"] = f"{peak / 1024:.0f}"
+    pagefind = [PYTHON, "-m", "pagefind_bin", "--site", "public", "--glob", "papers/*/index.html", "--quiet"]
+    seconds, pagefind_peak = timed(pagefind, site)
+    row["search index"] = f"{seconds:.2f}"
+    seconds, peak = timed(labdigest("build"), site)
+    row["build + search"] = f"{seconds:.2f}"
+    row["peak MiB (with Pagefind)"] = f"{max(peak, pagefind_peak) / 1024:.0f}"
+    bundle = site / "public" / "pagefind"
+    row["index MiB"] = f"{sum(p.stat().st_size for p in bundle.rglob('*') if p.is_file()) / 2**20:.1f}"
+    seconds, _ = timed(labdigest("build"), site)
+    row["rebuild, unchanged"] = f"{seconds:.2f}"
+    paper = next((site / "content" / "papers").glob("*.md"))
+    paper.write_text(paper.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
+    seconds, _ = timed(labdigest("build", "--no-search"), site)
+    row["rebuild, 1 edit, no search"] = f"{seconds:.2f}"
+    row.update(peers(size))
+    return row
+
+
+def peers(size: int) -> dict[str, str]:
+    if shutil.which("hugo") is None:
+        return {}
+    env = {**os.environ, "PAGEFIND": f"{PYTHON} -m pagefind_bin", "PYTHON": PYTHON}
+    result = subprocess.run(["bash", str(SHARED_BENCH / "peers.sh"), str(size), str(WORK / f"peers-{size}")],
+                            capture_output=True, text=True, env=env, check=False)
+    found = {}
+    for line in result.stdout.splitlines():
+        name, _, seconds, _ = line.split()
+        found[name] = float(seconds)
+    out = {}
+    if "hugo" in found:
+        out["hugo"] = f"{found['hugo']:.2f}"
+    if "pagefind-on-hugo" in found:
+        out["pagefind on hugo"] = f"{found['pagefind-on-hugo']:.2f}"
+    return out
+
+
+def main() -> None:
+    WORK.mkdir(parents=True, exist_ok=True)
+    sizes = [1_000, 10_000] + ([100_000] if os.environ.get("BENCH_LARGE") else [])
+    rows = [bench_size(size) for size in sizes]
+    for row in rows:
+        if "hugo" in row:
+            row["build ÷ hugo"] = f"{float(row['build, no search']) / float(row['hugo']):.2f}"
+        if "pagefind on hugo" in row:
+            peer = float(row["hugo"]) + float(row["pagefind on hugo"])
+            row["build+search ÷ (hugo+pagefind)"] = f"{float(row['build + search']) / peer:.2f}"
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    lines = [
+        "# labdigest benchmark",
+        "",
+        f"`make bench` on {os.cpu_count()} cores; seconds of wall time unless stated, all"
+        " measured in one run (compare the ratios, not absolute times from another day).",
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+        *("| " + " | ".join(row.get(c, "–") for c in columns) + " |" for row in rows),
+        "",
+    ]
+    table = "\n".join(lines)
+    print(table)
+    (REPO / "bench" / "results.md").write_text(table, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
