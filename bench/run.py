@@ -28,7 +28,10 @@ def timed(command: list[str], cwd: Path) -> tuple[float, int]:
     started = time.perf_counter()
     result = subprocess.run(
         ["/usr/bin/time", "-f", "%M", "-o", str(report), *command],
-        cwd=cwd, capture_output=True, text=True, check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
@@ -42,8 +45,15 @@ def make_site(size: int) -> Path:
     (site / "content" / "digests").mkdir(parents=True)
     shutil.copy(REPO / "site.toml", site / "site.toml")
     shutil.copytree(REPO / "templates", site / "templates")
-    subprocess.run([PYTHON, str(SHARED_BENCH / "make_digest.py"), str(size),
-                    str(site / "content" / "digests" / f"bench-{size}.txt")], check=True)
+    subprocess.run(
+        [
+            PYTHON,
+            str(SHARED_BENCH / "make_digest.py"),
+            str(size),
+            str(site / "content" / "digests" / f"bench-{size}.txt"),
+        ],
+        check=True,
+    )
     return site
 
 
@@ -59,14 +69,24 @@ def bench_size(size: int) -> dict[str, str]:
     seconds, peak = timed(labdigest("build", "--no-search"), site)
     row["build, no search"] = f"{seconds:.2f}"
     row["peak MiB (no search)"] = f"{peak / 1024:.0f}"
-    pagefind = [PYTHON, "-m", "pagefind_bin", "--site", "public", "--glob", "papers/*/index.html", "--quiet"]
+    pagefind = [
+        PYTHON,
+        "-m",
+        "pagefind_bin",
+        "--site",
+        "public",
+        "--quiet",
+        "--glob",
+        "papers/*/index.html",
+    ]
     seconds, pagefind_peak = timed(pagefind, site)
     row["search index"] = f"{seconds:.2f}"
     seconds, peak = timed(labdigest("build"), site)
     row["build + search"] = f"{seconds:.2f}"
     row["peak MiB (with Pagefind)"] = f"{max(peak, pagefind_peak) / 1024:.0f}"
     bundle = site / "public" / "pagefind"
-    row["index MiB"] = f"{sum(p.stat().st_size for p in bundle.rglob('*') if p.is_file()) / 2**20:.1f}"
+    index_bytes = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
+    row["index MiB"] = f"{index_bytes / 2**20:.1f}"
     seconds, _ = timed(labdigest("build"), site)
     row["rebuild, unchanged"] = f"{seconds:.2f}"
     paper = next((site / "content" / "papers").glob("*.md"))
@@ -81,8 +101,8 @@ def peers(size: int) -> dict[str, str]:
     if shutil.which("hugo") is None:
         return {}
     env = {**os.environ, "PAGEFIND": f"{PYTHON} -m pagefind_bin", "PYTHON": PYTHON}
-    result = subprocess.run(["bash", str(SHARED_BENCH / "peers.sh"), str(size), str(WORK / f"peers-{size}")],
-                            capture_output=True, text=True, env=env, check=False)
+    command = ["bash", str(SHARED_BENCH / "peers.sh"), str(size), str(WORK / f"peers-{size}")]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     found = {}
     for line in result.stdout.splitlines():
         name, _, seconds, _ = line.split()
@@ -114,7 +134,7 @@ def main() -> None:
         "",
         "| " + " | ".join(columns) + " |",
         "|" + "---|" * len(columns),
-        *("| " + " | ".join(row.get(c, "–") for c in columns) + " |" for row in rows),
+        *("| " + " | ".join(row.get(c, "-") for c in columns) + " |" for row in rows),
         "",
     ]
     table = "\n".join(lines)

@@ -38,7 +38,8 @@ class PhraseIndex:
     over a paper's words finds every phrase of every topic. Punctuation between words
     does not matter ("test-time adaptation" matches "test time adaptation")."""
 
-    by_first_word: dict[str, tuple[tuple[tuple[str, ...], str, str], ...]]  # word → (words, phrase, topic)
+    # first word → (the phrase's words, the phrase, its topic's slug)
+    by_first_word: dict[str, tuple[tuple[tuple[str, ...], str, str], ...]]
 
     @classmethod
     def of(cls, topics: tuple[Topic, ...]) -> PhraseIndex:
