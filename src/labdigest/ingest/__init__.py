@@ -160,5 +160,6 @@ def _keep_as_received(path: Path, data: bytes, content_dir: Path) -> str:
 
 def _safe_file_name(name: str) -> str:
     """A digest's own name, minus anything that could make it a path or a hidden file."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).lstrip(".-") or "digest.txt"
+    cleaned = re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9._-]+", "-", name))
+    cleaned = cleaned.lstrip(".-") or "digest.txt"
     return cleaned[:120]
