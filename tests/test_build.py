@@ -55,7 +55,7 @@ def test_example_site_has_every_page_of_the_contract(example_public: Path) -> No
         "search/index.html",
         "assets/style.css",
         "topics/depth-estimation/index.html",
-        "topics/unsorted/index.html",
+        "topics/data-robustness/index.html",
     ]
     for path in expected:
         assert (example_public / path).is_file(), path
@@ -262,9 +262,22 @@ def test_unknown_pinned_topic_is_an_error_with_its_line(site: Path) -> None:
 
 
 def test_strict_turns_warnings_into_failure(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(site / "site.toml"), "build", "--no-search", "--strict"]) == 0
+    (site / "content/papers/off-topic.md").write_text(
+        "---\ntitle: Medieval Poetry\ndate: 2026-03-11\ndigests:\n- hf-papers-mar-11\n---\n\nSonnets.\n",
+        encoding="utf-8",
+    )
     status = main(["--config", str(site / "site.toml"), "build", "--no-search", "--strict"])
     assert status == 1
-    assert "papers match no topic" in capsys.readouterr().err
+    assert "1 paper matches no topic" in capsys.readouterr().err
+    # Without --strict it builds, and the paper shows under a visible "Unsorted" topic.
+    public = build_site(site, search=False)
+    soup = BeautifulSoup(
+        (public / "topics/unsorted/index.html").read_text(encoding="utf-8"), "html.parser"
+    )
+    assert [a.get_text() for a in soup.select(".card-title a")] == ["Medieval Poetry"]
+    overview = (public / "topics/index.html").read_text(encoding="utf-8")
+    assert 'href="/topics/unsorted/">Unsorted</a>' in overview
 
 
 def test_python_dash_m_and_help_work() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import build_site, copy_site, tree_bytes
 
+from conftest import build_site, copy_site, tree_bytes
 from labdigest.cli import main
 
 HOSTILE = Path(__file__).parent / "data" / "hostile"
@@ -19,12 +19,18 @@ HOSTILE = Path(__file__).parent / "data" / "hostile"
 CASES: dict[str, tuple[int, list[str]]] = {
     "html-everywhere.txt": (0, []),
     "jinja-and-markdown.txt": (0, []),
-    "traversal-titles.txt": (0, [
-        "{path}:19: abstract without a title, skipped: '..'",
-        "{path}:21: abstract without a title, skipped: 'An abstract for a bare parent reference.'",
-    ]),
+    "traversal-titles.txt": (
+        0,
+        [
+            "{path}:19: abstract without a title, skipped: '..'",
+            "{path}:21: abstract without a title, skipped: 'An abstract for a bare parent reference.'",
+        ],
+    ),
     "utf16-bom.txt": (0, []),
-    "same-paper-twice.txt": (0, ["{path}:7: the same paper as line 3 ('The same paper!'); listed once"]),
+    "same-paper-twice.txt": (
+        0,
+        ["{path}:7: the same paper as line 3 ('The same paper!'); listed once"],
+    ),
     "empty.txt": (1, ["{path}: no papers found in this digest", "no papers could be read"]),
     "chrome-only.txt": (1, ["{path}: no papers found in this digest"]),
     "latin1.txt": (1, ["{path}:3: not UTF-8 text (byte 0xe9); save the digest as UTF-8"]),
@@ -56,7 +62,9 @@ def victim(built_example: Path, tmp_path: Path) -> Path:
     return root
 
 
-def ingest_and_build(root: Path, digest: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+def ingest_and_build(
+    root: Path, digest: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
     before_content = tree_bytes(root / "content")
     before_outside = outside_files(root)
     status = main(["--config", str(root / "site.toml"), "ingest", str(digest)])
@@ -101,20 +109,30 @@ def test_hostile_digest(name: str, victim: Path, capsys: pytest.CaptureFixture[s
 
 def test_html_everywhere_shows_as_text(victim: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ingest_and_build(victim, HOSTILE / "html-everywhere.txt", capsys)
-    page = victim / "public/papers/script-alert-title-script-attention-img-src-x-onerror-alert-1-is-all-you-need/index.html"
+    page = (
+        victim
+        / "public/papers/script-alert-title-script-attention-img-src-x-onerror-alert-1-is-all-you-need/index.html"
+    )
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-    assert soup.h1.get_text() == '<script>alert("title")</script> Attention <img src=x onerror=alert(1)> Is All You Need'
-    assert "<iframe src=\"javascript:alert(2)\"></iframe>" in soup.select_one(".abstract").get_text()
+    assert (
+        soup.h1.get_text()
+        == '<script>alert("title")</script> Attention <img src=x onerror=alert(1)> Is All You Need'
+    )
+    assert '<iframe src="javascript:alert(2)"></iframe>' in soup.select_one(".abstract").get_text()
 
 
 def test_template_syntax_is_not_evaluated(victim: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ingest_and_build(victim, HOSTILE / "jinja-and-markdown.txt", capsys)
-    texts = " ".join(p.read_text(encoding="utf-8") for p in (victim / "public/papers").rglob("index.html"))
+    texts = " ".join(
+        p.read_text(encoding="utf-8") for p in (victim / "public/papers").rglob("index.html")
+    )
     assert "{{ config.__class__.__init__.__globals__ }}" in texts
     assert "{{ 7*7 }}" in texts and "loop" * 10 not in texts
 
 
-def test_path_like_titles_stay_inside_content(victim: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_path_like_titles_stay_inside_content(
+    victim: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     status, _ = ingest_and_build(victim, HOSTILE / "traversal-titles.txt", capsys)
     assert status == 0
     new = sorted(p.name for p in (victim / "content/papers").iterdir())
@@ -122,11 +140,15 @@ def test_path_like_titles_stay_inside_content(victim: Path, capsys: pytest.Captu
         assert slug in new
 
 
-def test_a_megabyte_abstract_and_a_huge_title(victim: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_megabyte_abstract_and_a_huge_title(
+    victim: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     digest = victim / "huge.txt"
     abstract = ("We study very long abstracts. " * 35_000).strip()
     title = "T" * 10_000
-    digest.write_text(f"Mar 11\n\nA Normal Title\n\n{abstract}\n\n{title}\n\nIts abstract.\n", encoding="utf-8")
+    digest.write_text(
+        f"Mar 11\n\nA Normal Title\n\n{abstract}\n\n{title}\n\nIts abstract.\n", encoding="utf-8"
+    )
     status, err = ingest_and_build(victim, digest, capsys)
     assert status == 0
     assert f"{digest}:7: abstract without a title, skipped: 'TTTT" in err
@@ -142,21 +164,26 @@ def test_digest_file_names_are_made_safe(victim: Path, capsys: pytest.CaptureFix
     status, _ = ingest_and_build(victim, weird, capsys)
     assert status == 0
     assert sorted(p.name for p in (victim / "content/digests").iterdir()) == [
-        "evil-name-rm-rf.txt", "hf-papers-mar-11.txt"
+        "evil-name-rm-rf.txt",
+        "hf-papers-mar-11.txt",
     ]
 
 
 def test_markup_in_site_toml_topics_is_escaped(victim: Path) -> None:
     toml = victim / "site.toml"
     toml.write_text(
-        toml.read_text(encoding="utf-8").replace(
-            'name = "Depth estimation"', 'name = "<script>alert(1)</script>Depth"'
-        ).replace(
-            'description = "Monocular, metric', 'description = "<img src=x onerror=alert(1)> Monocular, metric'
+        toml.read_text(encoding="utf-8")
+        .replace('name = "Depth estimation"', 'name = "<script>alert(1)</script>Depth"')
+        .replace(
+            'description = "Monocular, metric',
+            'description = "<img src=x onerror=alert(1)> Monocular, metric',
         ),
         encoding="utf-8",
     )
     build_site(victim, search=False)
     assert_inert(victim / "public")
-    soup = BeautifulSoup((victim / "public/topics/depth-estimation/index.html").read_text(encoding="utf-8"), "html.parser")
+    soup = BeautifulSoup(
+        (victim / "public/topics/depth-estimation/index.html").read_text(encoding="utf-8"),
+        "html.parser",
+    )
     assert soup.h1.get_text() == "<script>alert(1)</script>Depth"

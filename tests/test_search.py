@@ -16,16 +16,6 @@ from labdigest import content
 from labdigest.search import indexed_pages
 from labdigest.serve import serve_in_background
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 FIRST_RESULT_TIMES: list[int] = []
 
 
@@ -54,20 +44,6 @@ def test_only_paper_pages_carry_the_search_body(example_public: Path) -> None:
 
 
 # ---- the browser ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            "Debian's chromium is not installed (apt-get install chromium); .ci/run installs it"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

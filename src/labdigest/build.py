@@ -99,7 +99,8 @@ def _warnings(topic_counts: dict[str, int], library: Library) -> list[str]:
     warnings = []
     unsorted = topic_counts.get(UNSORTED_SLUG, 0)
     if unsorted:
-        warnings.append(f"{unsorted} papers match no topic (see /topics/{UNSORTED_SLUG}/)")
+        papers = "1 paper matches" if unsorted == 1 else f"{unsorted} papers match"
+        warnings.append(f"{papers} no topic (see /topics/{UNSORTED_SLUG}/)")
     in_digest = {entry.slug for digest in library.digests for entry in digest.papers}
     orphans = [p.slug for p in library.papers if p.slug not in in_digest]
     if orphans:

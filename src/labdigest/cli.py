@@ -66,6 +66,16 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--no-search", action="store_true", help="skip the Pagefind index")
     build.add_argument("--strict", action="store_true", help="treat warnings as errors")
 
+    check = commands.add_parser(
+        "check",
+        help="validate settings, papers and the built site's links",
+        description="Validate site.toml and every paper file, check every internal link "
+        "and #anchor of the built site, report orphan pages, papers in no topic and "
+        "duplicate papers. Exit status 1 on problems (and on warnings with --strict).",
+    )
+    check.add_argument("--out", type=Path, help="built site to check (default: public/)")
+    check.add_argument("--strict", action="store_true", help="treat warnings as problems")
+
     serve = commands.add_parser(
         "serve",
         help="preview public/ on a local web server",
@@ -88,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ingest(args)
         if args.command == "build":
             return _build(args)
+        if args.command == "check":
+            return _check(args)
         return _serve(args)
     except LabdigestError as error:
         print(f"labdigest: error: {error}", file=sys.stderr)
@@ -135,6 +147,22 @@ def _build(args: argparse.Namespace) -> int:
     topics = ", ".join(f"{slug} {count}" for slug, count in report.topics.items())
     print(f"built {report.papers} papers, {report.files} files; topics: {topics}")
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from labdigest.check import check
+
+    report = check(args.config, args.out)
+    for problem in report.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(
+        f"checked {report.pages} pages, {report.links} internal links: "
+        f"{len(report.problems)} problems, {len(report.warnings)} warnings"
+    )
+    failed = report.problems or (args.strict and report.warnings)
+    return 1 if failed else 0
 
 
 def _serve(args: argparse.Namespace) -> int:

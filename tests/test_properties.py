@@ -1,0 +1,96 @@
+"""Property tests: round trips and slug safety hold for any text, not just the examples."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from labdigest import markup, render
+from labdigest.content import paper_to_text, parse_paper
+from labdigest.ingest.text import CHROME, parse_date_line, read
+from labdigest.models import Paper
+from labdigest.slugs import is_safe_slug, slugify, unique_slug
+
+# Printable text of any script; no control characters (a digest is text, and Markdown
+# turns NUL into U+FFFD by specification).
+TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp", "Co", "Cn")),
+    min_size=1,
+    max_size=200,
+)
+WORD = st.text(alphabet=string.ascii_letters + "àéîõüßçøæ日本語ñ", min_size=1, max_size=12)
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split())
+
+
+@st.composite
+def titles(draw: st.DrawFn) -> str:
+    words = draw(
+        st.lists(
+            WORD | st.sampled_from(["3D", "C++", "<b>", "{{x}}", "*", "#", "?"]),
+            min_size=1,
+            max_size=15,
+        )
+    )
+    title = " ".join(words)
+    if title.casefold() in CHROME or parse_date_line(title, 1) is not None:
+        title += " Networks"
+    return title
+
+
+@st.composite
+def abstracts(draw: st.DrawFn) -> str:
+    sentences = draw(st.lists(TEXT.map(_normal).filter(bool), min_size=1, max_size=5))
+    return " ".join(sentences) + "."
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(titles(), abstracts()), min_size=1, max_size=8))
+def test_digest_round_trip(papers: list[tuple[str, str]]) -> None:
+    """Papers written as a text digest and read back give the same titles and abstracts."""
+    text = "Mar 11\n\n" + "\n\n".join(f"{t}\n\n{a}" for t, a in papers) + "\n"
+    result = read(text, "d.txt")
+    assert result.problems == []
+    assert [(e.title, e.abstract) for e in result.entries] == [
+        (_normal(t), _normal(a)) for t, a in papers
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(title=TEXT.map(_normal).filter(bool), abstract=TEXT, extra=TEXT)
+def test_front_matter_round_trip(title: str, abstract: str, extra: str) -> None:
+    """Any Unicode text survives being written to a paper file and read back, and the
+    abstract renders as the literal text it was."""
+    paper = Paper(
+        slug="a-paper",
+        title=title,
+        date="2026-03-11",
+        digests=("d",),
+        body=markup.escape_text(abstract),
+        authors=(title,),
+        extra=(("note", extra),),
+    )
+    again = parse_paper(paper_to_text(paper), Path("a-paper.md"))
+    assert (again.title, again.authors, dict(again.extra), again.body) == (
+        title,
+        (title,),
+        {"note": extra},
+        paper.body.strip(),
+    )
+    assert render.plain_text(markup.render(again.body)) == _normal(abstract)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TEXT, min_size=1, max_size=30))
+def test_slugs_are_always_safe_and_unique(titles: list[str]) -> None:
+    taken: set[str] = set()
+    for title in titles:
+        slug = unique_slug(slugify(title), taken)
+        assert is_safe_slug(slug) and slug not in taken
+        assert "/" not in slug and "\\" not in slug and ".." not in slug
+        taken.add(slug)

@@ -1,0 +1,179 @@
+"""Crash safety and determinism: a killed build leaves the previous site complete, two
+builds at once do not mix, and the same content builds the same bytes."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import build_site, copy_site, tree_bytes
+from labdigest import write
+from labdigest.cli import main
+from labdigest.content import paper_to_text, parse_paper
+from labdigest.errors import BuildLockedError
+
+
+def many_papers(root: Path, copies: int) -> None:
+    """Grow the example to 67 × copies papers, so that a build takes long enough to kill."""
+    papers = root / "content" / "papers"
+    originals = sorted(papers.glob("*.md"))
+    for number in range(2, copies + 1):
+        for path in originals:
+            paper = parse_paper(path.read_text(encoding="utf-8"), path)
+            copy = dataclasses.replace(paper, title=f"{paper.title} (copy {number})")
+            (papers / f"{path.stem}-copy-{number}.md").write_text(
+                paper_to_text(copy), encoding="utf-8"
+            )
+
+
+def test_a_build_killed_midway_leaves_the_previous_site_complete(tmp_path: Path) -> None:
+    root = copy_site(tmp_path / "site")
+    many_papers(root, 15)
+    public = build_site(root, search=False)
+    before = tree_bytes(public)
+    # A change, so that the killed build would have written something different.
+    (root / "templates" / "paper.html").write_text(
+        (root / "templates" / "paper.html")
+        .read_text(encoding="utf-8")
+        .replace("Abstract", "Summary"),
+        encoding="utf-8",
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "labdigest",
+        "--config",
+        str(root / "site.toml"),
+        "build",
+        "--no-search",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    stage = None
+    while time.monotonic() < deadline and stage is None:
+        stages = [p for p in root.glob(".public.tmp-*") if (p / "papers").is_dir()]
+        stage = stages[0] if stages else None
+        time.sleep(0.002)
+    assert stage is not None, "the build never started writing"
+    while not any((stage / "papers").iterdir()):
+        time.sleep(0.001)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert tree_bytes(public) == before  # the previous site, complete and unchanged
+
+    # The next build clears what the killed one left and completes.
+    build_site(root, search=False)
+    assert not list(root.glob(".public.tmp-*"))
+    assert "Summary" in (
+        public / "papers" / next(iter(os.listdir(public / "papers"))) / "index.html"
+    ).read_text(encoding="utf-8")
+
+
+def test_a_second_build_at_the_same_time_is_refused_clearly(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    public = build_site(site, search=False)
+    before = tree_bytes(public)
+    with write.build_lock(public.absolute()):
+        with pytest.raises(BuildLockedError):
+            build_site(site, search=False)
+        status = main(["--config", str(site / "site.toml"), "build", "--no-search"])
+    assert status == 1
+    assert "another labdigest build is writing" in capsys.readouterr().err
+    assert tree_bytes(public) == before
+
+
+def test_swap_recovers_a_site_left_aside_by_an_interrupted_swap(tmp_path: Path) -> None:
+    """Where renameat2 is missing the swap is two renames; if the process dies between
+    them, the next build puts the old site back before anything else."""
+    out = tmp_path / "public"
+    old = tmp_path / ".public.old-abc"
+    old.mkdir()
+    (old / "index.html").write_text("old site", encoding="utf-8")
+    with write.staged_output(out) as stage:
+        assert (out / "index.html").read_text(encoding="utf-8") == "old site"
+        (stage / "index.html").write_text("new site", encoding="utf-8")
+    assert (out / "index.html").read_text(encoding="utf-8") == "new site"
+    assert not old.exists()
+
+
+def test_output_paths_cannot_leave_the_output_folder(tmp_path: Path) -> None:
+    from labdigest.errors import LabdigestError
+    from labdigest.models import OutputFile
+
+    for bad in ["../escape.html", "/etc/passwd", "a/../../b", "a\\b"]:
+        with pytest.raises(LabdigestError):
+            write.write_files(tmp_path, [OutputFile(bad, b"x")])
+    with pytest.raises(LabdigestError, match="same output path"):
+        write.write_files(tmp_path, [OutputFile("a.html", b"1"), OutputFile("a.html", b"2")])
+
+
+# ---- determinism -------------------------------------------------------------------------
+
+
+# Pagefind writes its filter and metadata files differently on each run (its issue #638),
+# and so the entry file that names them; everything else must be byte-identical.
+def pagefind_nondeterministic(path: str) -> bool:
+    return (
+        path.startswith("pagefind/filter/")
+        or (path.startswith("pagefind/pagefind.") and path.endswith(".pf_meta"))
+        or path == "pagefind/pagefind-entry.json"
+    )
+
+
+def test_two_builds_with_search_are_byte_identical_but_for_pagefinds_known_files(
+    site: Path, tmp_path: Path, browser: Any
+) -> None:
+    first = tree_bytes(build_site(site, out=tmp_path / "one"))
+    second = tree_bytes(build_site(site, out=tmp_path / "two"))
+    stable_first = {p: d for p, d in first.items() if not pagefind_nondeterministic(p)}
+    stable_second = {p: d for p, d in second.items() if not pagefind_nondeterministic(p)}
+    assert stable_first == stable_second
+    assert any(p.startswith("pagefind/fragment/") for p in stable_first)
+    assert any(p.startswith("pagefind/index/") for p in stable_first)
+    # The files that differ still answer every query the same way.
+    assert answers(browser, tmp_path / "one") == answers(browser, tmp_path / "two")
+
+
+QUERIES = ["depth", "monocular depth", "pose estimation", "grokking", "diffusion", "llm", "zzzz"]
+
+
+def answers(browser: Any, public: Path) -> list[Any]:
+    from labdigest.serve import serve_in_background
+
+    server, url = serve_in_background(public, "/")
+    try:
+        page = browser.new_page()
+        page.goto(url + "404.html")
+        result = page.evaluate(
+            """async (queries) => {
+                const pagefind = await import('/pagefind/pagefind.js');
+                const out = [await pagefind.filters()];
+                for (const q of queries) {
+                    for (const filters of [{}, {topic: {any: ["Depth estimation"]}}, {year: "2026"}]) {
+                        const search = await pagefind.search(q, {filters});
+                        const data = await Promise.all(search.results.map(r => r.data()));
+                        out.push([q, filters, search.filters, search.results.map(r => r.score),
+                                  data.map(d => [d.url, d.meta.title, d.excerpt])]);
+                    }
+                }
+                const sorted = await pagefind.search(null, {sort: {date: "desc"}});
+                out.push(sorted.results.map(r => r.id));
+                return out;
+            }""",
+            QUERIES,
+        )
+        page.close()
+        return result  # type: ignore[no-any-return]
+    finally:
+        server.shutdown()
+        shutil.rmtree(public / "never", ignore_errors=True)
