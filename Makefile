@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-DIGESTS := $(wildcard content/digests/*)
+VNU_JAR := .cache/vnu/node_modules/vnu-jar/build/dist/vnu.jar
 
-.PHONY: all site ingest test lint serve bench clean
+.PHONY: all site ingest test lint serve bench clean html-checker
 .DEFAULT_GOAL := all
 
 all: site
@@ -22,8 +22,13 @@ ingest: $(STAMP)
 site: ingest
 	$(BIN)/labdigest build
 
-test: lint
+test: lint html-checker
 	$(BIN)/python -m pytest
+
+# The Nu HTML Checker, from the npm registry; it runs on the machine's Java.
+html-checker:
+	@if [ ! -f $(VNU_JAR) ] && command -v npm >/dev/null; then \
+		npm install --silent --prefix .cache/vnu --no-audit --no-fund vnu-jar@26 >/dev/null; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -36,4 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf public .public.* $(VENV) bench/work build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf public .public.* .cache $(VENV) bench/work build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -23,7 +23,7 @@ from labdigest.errors import BuildLockedError
 
 
 def many_papers(root: Path, copies: int) -> None:
-    """Grow the example to 67 × copies papers, so that a build takes long enough to kill."""
+    """Grow the example to 67 x copies papers, so that a build takes long enough to kill."""
     papers = root / "content" / "papers"
     originals = sorted(papers.glob("*.md"))
     for number in range(2, copies + 1):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import posixpath
 import threading
 from pathlib import Path
@@ -38,7 +39,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     def translate_path(self, path: str) -> str:
         route = unquote(urlsplit(path).path)
         if not route.startswith(self.base_path) and route + "/" != self.base_path:
-            return str(Path(self.directory) / "\0missing")
+            return os.devnull + "/outside-base"  # opening it fails: the handler sends 404
         relative = route[len(self.base_path) :] if route.startswith(self.base_path) else ""
         clean = posixpath.normpath("/" + relative).lstrip("/")
         target = Path(self.directory) / clean
