@@ -190,7 +190,10 @@ def test_markup_in_site_toml_topics_is_escaped(victim: Path) -> None:
 
 
 def test_markup_in_authors_and_hand_edited_fields_is_escaped(victim: Path) -> None:
-    paper = victim / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
+    paper = (
+        victim
+        / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
+    )
     paper.write_text(
         paper.read_text(encoding="utf-8").replace(
             "source:",
@@ -203,29 +206,50 @@ def test_markup_in_authors_and_hand_edited_fields_is_escaped(victim: Path) -> No
     public = build_site(victim, search=False)
     assert_inert(public)
     soup = BeautifulSoup(
-        (public / "papers/foundpose-unseen-object-pose-estimation-with-foundation-features/index.html").read_text(encoding="utf-8"),
+        (
+            public
+            / "papers/foundpose-unseen-object-pose-estimation-with-foundation-features/index.html"
+        ).read_text(encoding="utf-8"),
         "html.parser",
     )
-    assert soup.select_one(".authors").get_text() == '<script>alert(1)</script>, "><img src=x onerror=alert(2)>'
+    assert (
+        soup.select_one(".authors").get_text()
+        == '<script>alert(1)</script>, "><img src=x onerror=alert(2)>'
+    )
     assert [a["href"] for a in soup.select(".links a")] == ["https://example.org/?a=1&b='x'"]
 
 
 @pytest.mark.parametrize(
     "url",
-    ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "vbscript:x", "//evil.example/",
-     'https://example.org/"><script>alert(3)</script>'],
+    [
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:x",
+        "//evil.example/",
+        'https://example.org/"><script>alert(3)</script>',
+    ],
 )
 def test_links_that_are_not_http_are_refused_with_their_line(victim: Path, url: str) -> None:
     from labdigest.errors import ContentError
 
-    paper = victim / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
-    paper.write_text(paper.read_text(encoding="utf-8").replace("source:", f"links:\n  project: '{url}'\nsource:", 1), encoding="utf-8")
+    paper = (
+        victim
+        / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
+    )
+    paper.write_text(
+        paper.read_text(encoding="utf-8").replace(
+            "source:", f"links:\n  project: '{url}'\nsource:", 1
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(ContentError) as error:
         build_site(victim, search=False)
     assert str(error.value) == f"{paper}:6: link 'project' must be an http:// or https:// URL"
 
 
-def test_an_interrupted_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_write_keeps_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import os
 
     from labdigest import write

@@ -56,6 +56,17 @@ def parser() -> argparse.ArgumentParser:
         help="digest format (default: detected from the content)",
     )
 
+    fetch = commands.add_parser(
+        "fetch",
+        help="download a daily-papers or arXiv API response, then ingest it",
+        description="Download an HF daily-papers JSON or arXiv API feed into "
+        "content/digests/ under a dated name, then ingest it. Nothing is written when "
+        "the download fails.",
+    )
+    fetch.add_argument("url", metavar="URL", help="e.g. https://huggingface.co/api/daily_papers")
+    fetch.add_argument("--date", type=_date, help="the digest's date (default: today)")
+    fetch.add_argument("--timeout", type=float, default=30.0, help="seconds to wait (default: 30)")
+
     build = commands.add_parser(
         "build",
         help="build the site into public/",
@@ -96,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "ingest":
             return _ingest(args)
+        if args.command == "fetch":
+            return _fetch(args)
         if args.command == "build":
             return _build(args)
         if args.command == "check":
@@ -106,6 +119,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from labdigest.fetch import fetch
+
+    content_dir = args.config.absolute().parent / "content"
+    path = fetch(args.url, content_dir, date=args.date or dt.date.today(), timeout=args.timeout)
+    print(f"saved {path}")
+    args.paths, args.format = [path], "auto"
+    return _ingest(args)
 
 
 def _ingest(args: argparse.Namespace) -> int:

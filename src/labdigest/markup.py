@@ -3,15 +3,20 @@ it. Raw HTML is off: bodies start as untrusted digest text."""
 
 from __future__ import annotations
 
+import html
 import re
 from functools import cache
 from typing import Any
 
+import latex2mathml.converter
 from markdown_it import MarkdownIt
+from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the
 # ones that can start markup inside a line. '&' would start an entity such as '&lt;'.
-_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>&!~|{}])")
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>&!~|{}$])")
+# $…$ as the math rule reads it: no space just inside, no digit just after.
+_MATH_RE = re.compile(r"(?<![\\$])\$(?=\S)[^$]*?(?<=\S)\$(?![\d$])")
 # Without fuzzy links, linkify-it only finds URLs with a scheme, 'www.' or 'mailto:'.
 _MAY_HOLD_URL = re.compile(r"//|www\.|mailto:", re.IGNORECASE)
 # Characters that mean something only at the start of a line.
@@ -19,13 +24,23 @@ _LINE_START_SPECIAL = re.compile(r"^([#>+=\-]|\d{1,9}(?=[.)]))")
 
 
 @cache
-def renderer() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
-    md.enable("linkify")
-    # Only URLs that carry a scheme (or www.) become links: a fuzzy match would turn
-    # "model.py" or "e.g.ai" in an abstract into links to nowhere.
-    _linkify(md).set({"fuzzy_link": False, "fuzzy_email": False})
+def _renderer(linkify: bool, math: bool) -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": linkify, "typographer": False})
+    if linkify:
+        md.enable("linkify")
+        # Only URLs that carry a scheme (or www.) become links: a fuzzy match would turn
+        # "model.py" or "e.g.ai" in an abstract into links to nowhere.
+        _linkify(md).set({"fuzzy_link": False, "fuzzy_email": False})
+    if math:
+        # "$5 and $10" is money, not math: no space inside the dollars, no digit after.
+        dollarmath_plugin(
+            md, allow_space=False, allow_digits=False, double_inline=True, renderer=_math_to_mathml
+        )
     return md
+
+
+def renderer() -> MarkdownIt:
+    return _renderer(linkify=True, math=True)
 
 
 def _linkify(md: MarkdownIt) -> Any:
@@ -33,29 +48,40 @@ def _linkify(md: MarkdownIt) -> Any:
     return md.linkify
 
 
-@cache
-def _renderer_without_linkify() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": False, "typographer": False})
+def _math_to_mathml(content: str, options: dict[str, Any]) -> str:
+    """TeX → MathML at build time; what latex2mathml cannot convert shows as the literal
+    TeX it was, so a formula never breaks a page."""
+    display = "block" if options.get("display_mode") else "inline"
+    try:
+        return str(latex2mathml.converter.convert(content, display=display))
+    except Exception:
+        delimiter = "$$" if display == "block" else "$"
+        return f'<code class="tex">{html.escape(delimiter + content + delimiter)}</code>'
 
 
 def render(markdown: str) -> str:
-    # The linkify rule tests every text token with slow regexes; a body that cannot hold
-    # a URL renders the same without it, several times faster.
-    md = renderer() if _MAY_HOLD_URL.search(markdown) else _renderer_without_linkify()
+    # The linkify rule tests every text token with slow regexes, and the math rule scans
+    # for dollars: a body that cannot hold a URL or a formula renders the same without.
+    md = _renderer(
+        linkify=bool(_MAY_HOLD_URL.search(markdown)),
+        math="$" in markdown.replace("\\$", ""),
+    )
     return str(md.render(markdown))
 
 
-def escape_text(text: str) -> str:
+def escape_text(text: str, keep_math: bool = False) -> str:
     """Markdown source that renders as exactly `text` (one paragraph per blank-line
-    separated block), except that bare URLs still become links."""
+    separated block), except that bare URLs still become links and, with keep_math,
+    $…$ TeX renders as MathML."""
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text)]
-    return "\n\n".join(_escape_paragraph(p) for p in paragraphs if p)
+    return "\n\n".join(_escape_paragraph(p, keep_math) for p in paragraphs if p)
 
 
-def _escape_paragraph(paragraph: str) -> str:
+def _escape_paragraph(paragraph: str, keep_math: bool) -> str:
     pieces: list[str] = []
     position = 0
-    for start, end in _url_spans(paragraph):
+    spans = _url_spans(paragraph) + (_math_spans(paragraph) if keep_math else [])
+    for start, end in _disjoint(spans):
         pieces.append(_escape_inline(paragraph[position:start]))
         pieces.append(paragraph[start:end])  # left whole so the linkifier still sees it
         position = end
@@ -76,6 +102,19 @@ def _escape_inline(text: str) -> str:
     escaped = _INLINE_SPECIAL.sub(r"\\\1", text)
     # '1. ' or '1) ' at the very start of a paragraph would open an ordered list.
     return re.sub(r"^(\d{1,9})([.)])", r"\1\\\2", escaped)
+
+
+def _math_spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _MATH_RE.finditer(text)]
+
+
+def _disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans in order, dropping any that overlaps one before it."""
+    kept: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if not kept or start >= kept[-1][1]:
+            kept.append((start, end))
+    return kept
 
 
 def _url_spans(text: str) -> list[tuple[int, int]]:

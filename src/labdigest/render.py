@@ -49,6 +49,25 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True)
+class Detail:
+    label: str
+    text: str
+    url: str | None = None
+
+
+# Front-matter fields that readers fill from arXiv and HF metadata, shown as facts.
+DETAIL_LABELS = {
+    "categories": "Categories",
+    "comments": "Comments",
+    "journal_ref": "Journal reference",
+    "doi": "DOI",
+    "published": "First published",
+    "updated": "Updated",
+    "upvotes": "Upvotes on Hugging Face",
+}
+
+
+@dataclass(frozen=True, slots=True)
 class TopicView:
     slug: str
     name: str
@@ -74,6 +93,8 @@ class PaperView:
     digests: tuple[Link, ...]
     abstract_html: Markup
     teaser: str
+    details: tuple[Detail, ...] = ()
+    withdrawn: str | None = None  # the date it was withdrawn
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,8 +300,10 @@ class Renderer:
                 for d in paper.digests
                 if d in digest_names  # a digest whose manifest is gone has no page to link
             ),
-            abstract_html=Markup(abstract_html),
+            abstract_html=Markup(abstract_html),  # markdown-it output, raw HTML off
             teaser=teaser(plain_text(abstract_html)),
+            details=_details(paper),
+            withdrawn=str(dict(paper.extra).get("withdrawn") or "") or None,
         )
 
     def _digest_view(self, digest: Digest, papers: dict[str, PaperView]) -> DigestView:
@@ -307,6 +330,19 @@ def _paper_links(paper: Paper) -> tuple[Link, ...]:
             continue
         links.append(Link(LINK_LABELS.get(kind, kind), url))
     return tuple(links)
+
+
+def _details(paper: Paper) -> tuple[Detail, ...]:
+    extra = dict(paper.extra)
+    details = []
+    for key, label in DETAIL_LABELS.items():
+        value = extra.get(key)
+        if value is None or isinstance(value, (list, dict)) or value == "":
+            continue
+        text = str(value)
+        url = f"https://doi.org/{text}" if key == "doi" and not text.startswith("http") else None
+        details.append(Detail(label, text, url))
+    return tuple(details)
 
 
 def _nav(digest: DigestView, position: int) -> DigestNav:

@@ -126,7 +126,14 @@ def _ingest_file(
         len(result.entries),
     )
     report.store = store.merge_digest(
-        digest_id, digest_date.isoformat(), source, fmt.value, result.entries, str(path)
+        digest_id,
+        digest_date.isoformat(),
+        source,
+        fmt.value,
+        result.entries,
+        str(path),
+        # Text digests are shown literally; arXiv sources write formulas as $…$ TeX.
+        keep_math=fmt is not formats.Format.TEXT,
     )
 
 

@@ -19,6 +19,7 @@ class Entry:
     authors: tuple[str, ...] = ()
     arxiv: str | None = None
     links: tuple[tuple[str, str], ...] = ()
+    extra: tuple[tuple[str, object], ...] = ()  # e.g. categories, doi, withdrawn, upvotes
 
 
 @dataclass(frozen=True, slots=True)

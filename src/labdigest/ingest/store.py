@@ -55,7 +55,15 @@ class PaperStore:
         return None
 
     def merge_digest(
-        self, digest_id: str, date: str, source: str, fmt: str, entries: list[Entry], path: str
+        self,
+        digest_id: str,
+        date: str,
+        source: str,
+        fmt: str,
+        entries: list[Entry],
+        path: str,
+        *,
+        keep_math: bool = False,
     ) -> StoreReport:
         report = StoreReport()
         listed: list[ManifestEntry] = []
@@ -80,7 +88,7 @@ class PaperStore:
             elif slug is not None:
                 self._update(slug, entry, digest_id, date, report)
             else:
-                slug = self._add(entry, digest_id, date, source, report)
+                slug = self._add(entry, digest_id, date, source, report, keep_math)
             listed.append(ManifestEntry(slug, key))
         manifest = Digest(digest_id, date, source, fmt, tuple(listed))
         self._write(
@@ -91,7 +99,13 @@ class PaperStore:
         return report
 
     def _add(
-        self, entry: Entry, digest_id: str, date: str, source: str, report: StoreReport
+        self,
+        entry: Entry,
+        digest_id: str,
+        date: str,
+        source: str,
+        report: StoreReport,
+        keep_math: bool,
     ) -> str:
         slug = unique_slug(slugify(entry.title), self.papers)
         paper = Paper(
@@ -99,11 +113,12 @@ class PaperStore:
             title=entry.title,
             date=date,
             digests=(digest_id,),
-            body=markup.escape_text(entry.abstract),
+            body=markup.escape_text(entry.abstract, keep_math=keep_math),
             authors=entry.authors,
             arxiv=entry.arxiv,
             links=entry.links,
             source=source,
+            extra=entry.extra,
         )
         self._save(paper)
         report.added.append(slug)
@@ -116,6 +131,7 @@ class PaperStore:
         field a maintainer may have edited stay exactly as they are."""
         paper = self.papers[slug]
         known_links = {kind for kind, _ in paper.links}
+        known_extra = {key for key, _ in paper.extra}
         merged = dataclasses.replace(
             paper,
             digests=paper.digests if digest_id in paper.digests else (*paper.digests, digest_id),
@@ -123,6 +139,7 @@ class PaperStore:
             authors=paper.authors or entry.authors,
             arxiv=paper.arxiv or entry.arxiv,
             links=paper.links + tuple(link for link in entry.links if link[0] not in known_links),
+            extra=paper.extra + tuple(item for item in entry.extra if item[0] not in known_extra),
         )
         if merged == paper:
             report.unchanged.append(slug)
