@@ -21,7 +21,7 @@ def test_the_example_site_is_clean(site: Path, capsys: pytest.CaptureFixture[str
     build_site(site, search=False)
     status, out, err = run_check(site, capsys, "--strict")
     assert (status, err) == (0, "")
-    assert out.startswith("checked 84 pages, ") and out.endswith(": 0 problems, 0 warnings\n")
+    assert out.startswith("checked 86 pages, ") and out.endswith(": 0 problems, 0 warnings\n")
 
 
 def test_broken_links_and_anchors_are_problems_with_file_and_line(

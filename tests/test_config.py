@@ -26,7 +26,7 @@ def test_unknown_key_names_key_and_line() -> None:
     text = '[site]\ntitle = "x"\nbase_ur = "/"\n'
     assert (
         error_of(text)
-        == "site.toml:3: unknown key 'base_ur' in [site] (known keys: base_url, description, language, title)"
+        == "site.toml:3: unknown key 'base_ur' in [site] (known keys: base_url, description, language, scholar_tags, title, url)"
     )
 
 

@@ -56,6 +56,6 @@ def test_every_page_of_the_example_is_valid(
     example_public: Path, example_public_subpath: Path
 ) -> None:
     pages = [p for p in example_public.rglob("*.html") if "pagefind" not in p.parts]
-    assert len(pages) == 84
+    assert len(pages) == 86
     errors = vnu_errors(example_public, example_public_subpath)
     assert [(m["url"], m.get("lastLine"), m["message"]) for m in errors] == []

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labdigest import config as config_stage
-from labdigest import content, search, topics, write
+from labdigest import content, related, search, topics, write
 from labdigest.config import normalize_base_url
 from labdigest.errors import ConfigError, LabdigestError
 from labdigest.models import UNSORTED_SLUG, Library
@@ -77,8 +77,12 @@ def build(options: BuildOptions, log: Log = lambda line: None) -> BuildReport:
     if options.strict and report.warnings:
         raise LabdigestError("--strict: " + "; ".join(report.warnings))
 
+    with _stage(report, "related", log, lambda: f"{related_count(related_papers)} links"):
+        related_papers = related.related(library.papers)
+
     with _stage(report, "render", log, lambda: f"{report.pages} files"):
-        files = Renderer(config, (root / "templates").absolute()).render_site(library, topic_index)
+        renderer = Renderer(config, (root / "templates").absolute())
+        files = renderer.render_site(library, topic_index, related_papers)
         report.pages = len(files)
 
     with write.build_lock(out), write.staged_output(out) as stage:
@@ -93,6 +97,10 @@ def build(options: BuildOptions, log: Log = lambda line: None) -> BuildReport:
                     f"Pagefind indexed {stats.pages} pages, expected {report.papers} papers"
                 )
     return report
+
+
+def related_count(links: dict[str, tuple[str, ...]]) -> int:
+    return sum(len(v) for v in links.values())
 
 
 def _warnings(topic_counts: dict[str, int], library: Library) -> list[str]:

@@ -12,9 +12,10 @@ from typing import Any
 from labdigest.errors import ConfigError
 from labdigest.models import UNSORTED_SLUG, SiteConfig, Topic
 
-SITE_KEYS = {"title", "description", "base_url", "language"}
+SITE_KEYS = {"title", "description", "base_url", "language", "url", "scholar_tags"}
+LAB_KEYS = {"name", "members"}
 TOPIC_KEYS = {"slug", "name", "description", "match"}
-TOP_LEVEL_KEYS = {"site", "topics"}
+TOP_LEVEL_KEYS = {"site", "topics", "lab"}
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 
@@ -104,6 +105,35 @@ def parse(text: str, path: Path) -> SiteConfig:
             path,
             where.of("site", 0, "language"),
         )
+    url = None
+    if "url" in site:
+        try:
+            url = normalize_base_url(text_value("url", ""))
+        except ValueError as error:
+            raise ConfigError(
+                str(error).replace("base_url", "url"), path, where.of("site", 0, "url")
+            ) from None
+        if "://" not in url:
+            raise ConfigError(
+                "[site] url must be absolute, such as https://lab.example.org/digest/",
+                path,
+                where.of("site", 0, "url"),
+            )
+    scholar_tags = site.get("scholar_tags", False)
+    if not isinstance(scholar_tags, bool):
+        raise ConfigError(
+            "[site] scholar_tags must be true or false", path, where.of("site", 0, "scholar_tags")
+        )
+    lab = _table(data.get("lab", {}), "lab", path, where.of("lab", 0))
+    _reject_unknown(lab, LAB_KEYS, "lab", 0, path, where)
+    members = lab.get("members", [])
+    if not isinstance(members, list) or not all(isinstance(m, str) and m.strip() for m in members):
+        raise ConfigError(
+            "[lab] members must be a list of names", path, where.of("lab", 0, "members")
+        )
+    lab_name = lab.get("name", "Our lab")
+    if not isinstance(lab_name, str) or not lab_name.strip():
+        raise ConfigError("[lab] name must be text", path, where.of("lab", 0, "name"))
     return SiteConfig(
         path=path,
         title=text_value("title", "Research digest"),
@@ -111,6 +141,10 @@ def parse(text: str, path: Path) -> SiteConfig:
         base_url=base_url,
         language=language,
         topics=_parse_topics(data.get("topics", []), path, where),
+        url=url,
+        scholar_tags=scholar_tags,
+        lab_name=lab_name.strip(),
+        lab_members=tuple(" ".join(m.split()) for m in members),
     )
 
 

@@ -15,7 +15,17 @@ from labdigest.errors import ContentError
 from labdigest.models import Digest, Library, ManifestEntry, Paper, SiteConfig
 from labdigest.slugs import arxiv_base_id, is_safe_slug
 
-KNOWN_FIELDS = ("title", "date", "digests", "authors", "arxiv", "links", "topics", "source")
+KNOWN_FIELDS = (
+    "title",
+    "date",
+    "digests",
+    "authors",
+    "arxiv",
+    "links",
+    "topics",
+    "source",
+    "notes",
+)
 LINK_KINDS = ("code", "project", "pdf", "other")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 URL_RE = re.compile(r"^https?://[^\s<>\"]+$")
@@ -48,6 +58,8 @@ def paper_to_text(paper: Paper) -> str:
         fields.append(("topics", list(paper.topics)))
     if paper.source:
         fields.append(("source", paper.source))
+    if paper.notes:
+        fields.append(("notes", paper.notes))
     fields.extend(paper.extra)
     return frontmatter.dump(fields, paper.body)
 
@@ -80,6 +92,9 @@ def parse_paper(text: str, path: Path) -> Paper:
     source = fields.get("source")
     if source is not None and not isinstance(source, str):
         raise fail("source", "'source' must be text")
+    notes = fields.get("notes")
+    if notes is not None and not isinstance(notes, str):
+        raise fail("notes", "'notes' must be text (Markdown)")
     return Paper(
         slug=slug,
         title=" ".join(title.split()),
@@ -91,6 +106,7 @@ def parse_paper(text: str, path: Path) -> Paper:
         links=_links(fields.get("links"), fail),
         topics=tuple(topics),
         source=source,
+        notes=notes,
         extra=tuple((k, v) for k, v in fields.items() if k not in KNOWN_FIELDS),
         path=path,
         body_line=document.body_line,

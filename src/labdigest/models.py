@@ -25,6 +25,10 @@ class SiteConfig:
     base_url: str  # always ends with "/"; may be absolute ("https://…/") or a path ("/digest/")
     language: str
     topics: tuple[Topic, ...]
+    url: str | None = None  # the absolute address the site is published at, for feeds and mail
+    scholar_tags: bool = False  # Google Scholar citation_* meta tags (off: abstracts are re-hosted)
+    lab_name: str = "Our lab"
+    lab_members: tuple[str, ...] = ()
 
     @property
     def base_path(self) -> str:
@@ -33,6 +37,14 @@ class SiteConfig:
             rest = self.base_url.split("://", 1)[1]
             return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
         return self.base_url
+
+    @property
+    def absolute_base(self) -> str:
+        """Where absolute links start: `url`, else base_url when it is absolute, else the
+        base path (links then resolve against wherever the page was fetched from)."""
+        if self.url:
+            return self.url
+        return self.base_url if "://" in self.base_url else self.base_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +61,7 @@ class Paper:
     links: tuple[tuple[str, str], ...] = ()  # (kind, url), kind in code/project/pdf/other
     topics: tuple[str, ...] = ()  # pinned by a maintainer; empty means "assign by rules"
     source: str | None = None
+    notes: str | None = None  # the lab's own Markdown notes on the paper
     extra: tuple[tuple[str, Any], ...] = ()  # unknown front-matter keys, kept verbatim
     path: Path | None = None  # the file it was read from, for error messages
     body_line: int = 1  # line of the body's first line in that file

@@ -1,10 +1,9 @@
-"""Library → pages. The Jinja environment, one view-model per page kind, and nothing
-else: this module returns OutputFiles and never touches the output folder."""
+"""Library → site files. The Jinja environment and the order of pages; the view-models
+live in views.py and the machine-readable files in feeds.py and cite.py. This module
+returns OutputFiles and never touches the output folder."""
 
 from __future__ import annotations
 
-import html
-import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,46 +14,27 @@ from urllib.parse import quote_plus
 import jinja2
 from markupsafe import Markup
 
-from labdigest import markup
+from labdigest import cite, feeds, markup
 from labdigest.errors import TemplateError
 from labdigest.models import Digest, Library, OutputFile, Paper, SiteConfig, Topic
 from labdigest.topics import TopicIndex
-
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
+from labdigest.views import (
+    AuthorView,
+    Detail,
+    DigestNav,
+    DigestView,
+    Link,
+    PaperView,
+    Site,
+    TopicView,
+    format_date,
+    json_ld,
+    person_key,
+    plain_text,
+    teaser,
 )
+
 LINK_LABELS = {"code": "Code", "project": "Project page", "pdf": "PDF", "other": "Link"}
-TEASER_LENGTH = 260
-_TAG_RE = re.compile(r"<[^>]+>")
-
-
-# ---- view models: what templates see ------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    text: str
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
-class Detail:
-    label: str
-    text: str
-    url: str | None = None
-
-
 # Front-matter fields that readers fill from arXiv and HF metadata, shown as facts.
 DETAIL_LABELS = {
     "categories": "Categories",
@@ -65,98 +45,20 @@ DETAIL_LABELS = {
     "updated": "Updated",
     "upvotes": "Upvotes on Hugging Face",
 }
+EMAIL_MAX_PAPERS = 60  # keeps the e-mail well under 100 KB, which mail clients clip
 
 
 @dataclass(frozen=True, slots=True)
-class TopicView:
-    slug: str
-    name: str
-    description: str
-    url: str
-    search_url: str
-    count: int
+class Context:
+    """Everything the pages are rendered from, computed once."""
 
-
-@dataclass(frozen=True, slots=True)
-class PaperView:
-    slug: str
-    title: str
-    url: str
-    date: str
-    date_text: str
-    year: str
-    authors: tuple[str, ...]
-    arxiv: str | None
-    links: tuple[Link, ...]  # arXiv abs / PDF / HTML first, then the paper's own links
-    topics: tuple[TopicView, ...]
-    phrases: tuple[Link, ...]  # key phrases, each a link into search
-    digests: tuple[Link, ...]
-    abstract_html: Markup
-    teaser: str
-    details: tuple[Detail, ...] = ()
-    withdrawn: str | None = None  # the date it was withdrawn
-
-
-@dataclass(frozen=True, slots=True)
-class DigestNav:
-    digest: Link
-    position: int
-    total: int
-    previous: Link | None
-    next: Link | None
-
-
-@dataclass(frozen=True, slots=True)
-class DigestView:
-    id: str
-    date: str
-    date_text: str
-    url: str
-    source: str
-    papers: tuple[PaperView, ...]
-
-
-def format_date(iso: str) -> str:
-    """'2026-03-11' → '11 March 2026', independent of the machine's locale."""
-    year, month, day = iso.split("-")
-    return f"{int(day)} {MONTHS[int(month) - 1]} {year}"
-
-
-def plain_text(rendered_html: str) -> str:
-    return " ".join(html.unescape(_TAG_RE.sub(" ", rendered_html)).split())
-
-
-def teaser(text: str, limit: int = TEASER_LENGTH) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + "…"
-
-
-class Site:
-    """URLs of the site, honouring base_url in every internal link."""
-
-    def __init__(self, config: SiteConfig):
-        self.config = config
-        self.base = config.base_path
-
-    def url(self, path: str = "") -> str:
-        return self.base + path.lstrip("/")
-
-    def search_url(self, query: str) -> str:
-        return self.url("search/") + "?q=" + quote_plus(query)
-
-    def paper_url(self, slug: str) -> str:
-        return self.url(f"papers/{slug}/")
-
-    def topic_url(self, slug: str) -> str:
-        return self.url(f"topics/{slug}/")
-
-    def digest_url(self, digest_id: str) -> str:
-        return self.url(f"digests/{digest_id}/")
-
-
-# ---- the renderer --------------------------------------------------------------------
+    library: Library
+    topics: TopicIndex
+    related: dict[str, tuple[str, ...]]
+    papers: dict[str, PaperView]
+    topic_views: dict[str, TopicView]
+    digests: list[DigestView]
+    first_seen: dict[str, DigestView]  # paper slug → the earliest digest it is in
 
 
 class Renderer:
@@ -164,9 +66,13 @@ class Renderer:
         self.config = config
         self.templates_dir = templates_dir
         self.site = Site(config)
+        self.members = {person_key(m) for m in config.lab_members}
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(templates_dir),
-            autoescape=True,
+            # Everything is escaped but the plain-text e-mail, which no browser renders.
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("html", "xml"), disabled_extensions=("txt",), default=True
+            ),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
@@ -174,63 +80,215 @@ class Renderer:
         )
         self.env.globals.update(site=self.site, config=config)
 
-    def render_site(self, library: Library, topics: TopicIndex) -> list[OutputFile]:
-        topic_views = {t.slug: self._topic_view(t, topics) for t in topics.topics}
-        digest_names = {d.id: f"Digest of {format_date(d.date)}" for d in library.digests}
-        papers = {
-            p.slug: self._paper_view(p, topics, topic_views, digest_names) for p in library.papers
-        }
-        digests = [self._digest_view(d, papers) for d in library.digests]
+    # ---- the whole site ---------------------------------------------------------------
+
+    def render_site(
+        self, library: Library, topics: TopicIndex, related: dict[str, tuple[str, ...]]
+    ) -> list[OutputFile]:
+        context = self._context(library, topics, related)
         files: list[OutputFile] = []
-        files.extend(self._paper_pages(library, papers, digests))
-        files.extend(self._topic_pages(topics, topic_views, papers))
-        files.extend(self._digest_pages(digests))
-        files.append(
-            self.page(
-                "index.html",
-                "home.html",
-                latest=digests[0] if digests else None,
-                topics=list(topic_views.values()),
-                paper_count=len(papers),
-                digest_count=len(digests),
-            )
-        )
-        files.append(
-            self.page("search/index.html", "search.html", topics=list(topic_views.values()))
-        )
-        files.append(self.page("404.html", "404.html"))
+        files.extend(self._paper_pages(context))
+        files.extend(self._topic_pages(context))
+        files.extend(self._digest_pages(context))
+        files.extend(self._site_pages(context))
+        files.extend(self._machine_files(context))
         files.extend(self._assets())
         return files
 
-    # -- pages
-
-    def _paper_pages(
-        self, library: Library, papers: dict[str, PaperView], digests: list[DigestView]
-    ) -> Iterator[OutputFile]:
-        navs: dict[str, list[DigestNav]] = {slug: [] for slug in papers}
+    def _context(
+        self, library: Library, topics: TopicIndex, related: dict[str, tuple[str, ...]]
+    ) -> Context:
+        topic_views = {t.slug: self._topic_view(t, topics) for t in topics.topics}
+        digest_names = {d.id: f"Digest of {format_date(d.date)}" for d in library.digests}
+        keys = cite.citation_keys(library.papers)
+        papers = {
+            p.slug: self._paper_view(p, topics, topic_views, digest_names, keys[p.slug])
+            for p in library.papers
+        }
+        digests = [self._digest_view(d, papers) for d in library.digests]
+        first_seen: dict[str, DigestView] = {}
         for digest in sorted(digests, key=lambda d: (d.date, d.id)):
+            for paper in digest.papers:
+                first_seen.setdefault(paper.slug, digest)
+        return Context(library, topics, related, papers, topic_views, digests, first_seen)
+
+    # ---- pages -------------------------------------------------------------------------
+
+    def _paper_pages(self, context: Context) -> Iterator[OutputFile]:
+        navs: dict[str, list[DigestNav]] = {slug: [] for slug in context.papers}
+        for digest in sorted(context.digests, key=lambda d: (d.date, d.id)):
             for position, paper in enumerate(digest.papers):
                 navs[paper.slug].append(_nav(digest, position))
-        for slug, view in papers.items():
-            yield self.page(f"papers/{slug}/index.html", "paper.html", paper=view, navs=navs[slug])
+        for slug, view in context.papers.items():
+            related = [context.papers[s] for s in context.related.get(slug, ())]
+            yield self.page(
+                f"papers/{slug}/index.html",
+                "paper.html",
+                paper=view,
+                navs=navs[slug],
+                related=related,
+                description=view.teaser,
+                og_type="article",
+                json_ld=json_ld(self._scholarly_article(view)),
+            )
+            yield OutputFile(f"papers/{slug}/cite.bib", view.bibtex.encode("utf-8"))
 
-    def _topic_pages(
-        self, topics: TopicIndex, views: dict[str, TopicView], papers: dict[str, PaperView]
-    ) -> Iterator[OutputFile]:
-        yield self.page("topics/index.html", "topics.html", topics=list(views.values()))
-        for topic in topics.topics:
-            members = [papers[slug] for slug in topics.papers_in[topic.slug]]
+    def _topic_pages(self, context: Context) -> Iterator[OutputFile]:
+        views = list(context.topic_views.values())
+        yield self.page("topics/index.html", "topics.html", topics=views)
+        for topic in context.topics.topics:
+            view = context.topic_views[topic.slug]
+            members = [context.papers[s] for s in context.topics.papers_in[topic.slug]]
+            feed = (f"{self.config.title}: {topic.name}", view.feed_url)
             yield self.page(
                 f"topics/{topic.slug}/index.html",
                 "topic.html",
-                topic=views[topic.slug],
+                topic=view,
                 papers=members,
+                description=topic.description or topic.name,
+                feeds=[feed],
             )
+            yield OutputFile(
+                f"topics/{topic.slug}/feed.xml",
+                self._feed(
+                    title=f"{self.config.title}: {topic.name}",
+                    subtitle=topic.description,
+                    path=f"topics/{topic.slug}/",
+                    papers=members,
+                ),
+            )
+            yield OutputFile(f"topics/{topic.slug}/papers.bib", _bib(members))
 
-    def _digest_pages(self, digests: list[DigestView]) -> Iterator[OutputFile]:
-        yield self.page("digests/index.html", "digests.html", digests=digests)
-        for digest in digests:
-            yield self.page(f"digests/{digest.id}/index.html", "digest.html", digest=digest)
+    def _digest_pages(self, context: Context) -> Iterator[OutputFile]:
+        yield self.page("digests/index.html", "digests.html", digests=context.digests)
+        for digest in context.digests:
+            folder = f"digests/{digest.id}/"
+            yield self.page(folder + "index.html", "digest.html", digest=digest)
+            yield OutputFile(folder + "papers.bib", _bib(digest.papers))
+            shown, more = digest.papers[:EMAIL_MAX_PAPERS], len(digest.papers) - EMAIL_MAX_PAPERS
+            for name in ("email.html", "email.txt"):
+                text = self.render_template(
+                    name, {"digest": digest, "papers": shown, "more": max(more, 0)}
+                )
+                yield OutputFile(folder + name, text.encode("utf-8"))
+
+    def _site_pages(self, context: Context) -> Iterator[OutputFile]:
+        latest = context.digests[0] if context.digests else None
+        seen_before = {
+            p.slug: context.first_seen[p.slug]
+            for p in (latest.papers if latest else ())
+            if context.first_seen[p.slug].id != latest.id  # type: ignore[union-attr]
+        }
+        yield self.page(
+            "index.html",
+            "home.html",
+            latest=latest,
+            seen_before=seen_before,
+            topics=list(context.topic_views.values()),
+            paper_count=len(context.papers),
+            digest_count=len(context.digests),
+        )
+        yield self.page(
+            "search/index.html", "search.html", topics=list(context.topic_views.values())
+        )
+        lab_papers = [p for p in context.papers.values() if p.has_member]
+        yield self.page(
+            "lab/index.html", "lab.html", papers=lab_papers, members=self._member_counts(lab_papers)
+        )
+        yield self.page("404.html", "404.html")
+
+    def _member_counts(self, papers: list[PaperView]) -> list[tuple[str, int]]:
+        counts = {person_key(m): (m, 0) for m in self.config.lab_members}
+        for paper in papers:
+            for author in paper.authors:
+                if author.member and (key := person_key(author.name)) in counts:
+                    name, count = counts[key]
+                    counts[key] = (name, count + 1)
+        return list(counts.values())
+
+    def _machine_files(self, context: Context) -> Iterator[OutputFile]:
+        newest = list(context.papers.values())[: feeds.FEED_LENGTH]  # library order: newest first
+        yield OutputFile(
+            "feed.xml",
+            self._feed(
+                title=self.config.title, subtitle=self.config.description, path="", papers=newest
+            ),
+        )
+        pages: list[tuple[str, str | None]] = [
+            ("", None),
+            ("topics/", None),
+            ("digests/", None),
+            ("search/", None),
+            ("lab/", None),
+        ]
+        pages += [(f"papers/{p.slug}/", p.date) for p in context.papers.values()]
+        pages += [(f"topics/{t}/", None) for t in context.topic_views]
+        pages += [(f"digests/{d.id}/", d.date) for d in context.digests]
+        yield OutputFile(
+            "sitemap.xml", feeds.sitemap([(self.site.absolute(p), m) for p, m in pages])
+        )
+        yield OutputFile("robots.txt", feeds.robots(self.site.absolute("sitemap.xml")))
+        yield OutputFile(
+            "papers.json",
+            feeds.papers_json([self._record(p, context) for p in context.library.papers]),
+        )
+
+    def _feed(self, *, title: str, subtitle: str, path: str, papers: list[PaperView]) -> bytes:
+        entries = [
+            feeds.FeedEntry(
+                id=self.site.feed_id(f"papers/{p.slug}/"),
+                title=p.title,
+                url=p.absolute_url,
+                date=p.date,
+                summary=p.abstract_text,
+                authors=tuple(a.name for a in p.authors),
+                categories=tuple((t.slug, t.name) for t in p.topics),
+            )
+            for p in papers[: feeds.FEED_LENGTH]
+        ]
+        return feeds.atom_feed(
+            title=title,
+            subtitle=subtitle,
+            feed_id=self.site.feed_id(path + "feed.xml"),
+            self_url=self.site.absolute(path + "feed.xml"),
+            page_url=self.site.absolute(path),
+            language=self.config.language,
+            entries=entries,
+        )
+
+    def _record(self, paper: Paper, context: Context) -> dict[str, object]:
+        view = context.papers[paper.slug]
+        return {
+            "slug": paper.slug,
+            "title": paper.title,
+            "date": paper.date,
+            "digests": list(paper.digests),
+            "authors": list(paper.authors),
+            "arxiv": paper.arxiv,
+            "links": dict(paper.links),
+            "topics": [t.slug for t in view.topics],
+            "url": view.absolute_url,
+            "abstract": view.abstract_text,
+            "related": list(context.related.get(paper.slug, ())),
+            "bibtex_key": view.cite_key,
+        }
+
+    def _scholarly_article(self, paper: PaperView) -> dict[str, object]:
+        data: dict[str, object] = {
+            "@context": "https://schema.org",
+            "@type": "ScholarlyArticle",
+            "headline": paper.title[:110],
+            "name": paper.title,
+            "abstract": paper.abstract_text,
+            "datePublished": paper.date,
+            "url": paper.absolute_url,
+            "author": [{"@type": "Person", "name": a.name} for a in paper.authors],
+            "keywords": [t.name for t in paper.topics],
+        }
+        if paper.arxiv:
+            data["identifier"] = f"arXiv:{paper.arxiv}"
+            data["sameAs"] = f"https://arxiv.org/abs/{paper.arxiv}"
+        return data
 
     def _assets(self) -> Iterator[OutputFile]:
         folder = self.templates_dir / "assets"
@@ -240,9 +298,16 @@ class Renderer:
             if path.is_file():
                 yield OutputFile(f"assets/{path.relative_to(folder).as_posix()}", path.read_bytes())
 
+    # ---- templates ---------------------------------------------------------------------
+
     def page(self, out_path: str, template_name: str, **context: Any) -> OutputFile:
-        depth_path = "" if out_path == "404.html" else out_path.removesuffix("index.html")
-        context.setdefault("page_url", self.site.url(depth_path))
+        path = "" if out_path == "404.html" else out_path.removesuffix("index.html")
+        context.setdefault("page_url", self.site.url(path))
+        context.setdefault("canonical_url", self.site.absolute(path))
+        context.setdefault("description", self.config.description)
+        context.setdefault("og_type", "website")
+        context.setdefault("feeds", [])
+        context.setdefault("json_ld", None)
         return OutputFile(out_path, self.render_template(template_name, context).encode("utf-8"))
 
     def render_template(self, name: str, context: dict[str, Any]) -> str:
@@ -251,7 +316,7 @@ class Renderer:
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(
                 error.message or "syntax error",
-                self._template_path(error.filename, name),
+                error.filename or str(self.templates_dir / name),
                 error.lineno,
             ) from None
         except jinja2.TemplateNotFound as error:
@@ -260,18 +325,18 @@ class Renderer:
             path, line = _template_position(sys.exc_info()[2], self.templates_dir, name)
             raise TemplateError(error.message or str(error), path, line) from None
 
-    def _template_path(self, filename: str | None, name: str) -> str:
-        return filename or str(self.templates_dir / name)
-
-    # -- view models
+    # ---- view models -------------------------------------------------------------------
 
     def _topic_view(self, topic: Topic, topics: TopicIndex) -> TopicView:
+        folder = f"topics/{topic.slug}/"
         return TopicView(
             slug=topic.slug,
             name=topic.name,
             description=topic.description,
             url=self.site.topic_url(topic.slug),
             search_url=self.site.url("search/") + "?topic=" + quote_plus(topic.name),
+            feed_url=self.site.url(folder + "feed.xml"),
+            bib_url=self.site.url(folder + "papers.bib"),
             count=len(topics.papers_in[topic.slug]),
         )
 
@@ -281,32 +346,41 @@ class Renderer:
         topics: TopicIndex,
         views: dict[str, TopicView],
         digest_names: dict[str, str],
+        key: str,
     ) -> PaperView:
         abstract_html = markup.render(paper.body)
+        absolute_url = self.site.absolute(f"papers/{paper.slug}/")
         return PaperView(
             slug=paper.slug,
             title=paper.title,
             url=self.site.paper_url(paper.slug),
+            absolute_url=absolute_url,
             date=paper.date,
             date_text=format_date(paper.date),
             year=paper.date[:4],
-            authors=paper.authors,
+            authors=tuple(AuthorView(a, person_key(a) in self.members) for a in paper.authors),
             arxiv=paper.arxiv,
             links=_paper_links(paper),
             topics=tuple(views[slug] for slug in topics.of_paper[paper.slug]),
             phrases=tuple(Link(p, self.site.search_url(p)) for p in topics.phrases_of[paper.slug]),
             digests=tuple(
-                Link(digest_names.get(d, d), self.site.digest_url(d))
+                Link(digest_names[d], self.site.digest_url(d))
                 for d in paper.digests
                 if d in digest_names  # a digest whose manifest is gone has no page to link
             ),
             abstract_html=Markup(abstract_html),  # markdown-it output, raw HTML off
+            abstract_text=plain_text(abstract_html),
             teaser=teaser(plain_text(abstract_html)),
             details=_details(paper),
             withdrawn=str(dict(paper.extra).get("withdrawn") or "") or None,
+            notes_html=Markup(markup.render(paper.notes)) if paper.notes else None,
+            cite_key=key,
+            bibtex=cite.bibtex(paper, key, absolute_url),
+            bib_url=self.site.url(f"papers/{paper.slug}/cite.bib"),
         )
 
     def _digest_view(self, digest: Digest, papers: dict[str, PaperView]) -> DigestView:
+        folder = f"digests/{digest.id}/"
         return DigestView(
             id=digest.id,
             date=digest.date,
@@ -314,7 +388,14 @@ class Renderer:
             url=self.site.digest_url(digest.id),
             source=digest.source,
             papers=tuple(papers[e.slug] for e in digest.papers),
+            bib_url=self.site.url(folder + "papers.bib"),
+            email_url=self.site.url(folder + "email.html"),
+            text_url=self.site.url(folder + "email.txt"),
         )
+
+
+def _bib(papers: list[PaperView] | tuple[PaperView, ...]) -> bytes:
+    return "\n".join(p.bibtex for p in sorted(papers, key=lambda p: p.cite_key)).encode("utf-8")
 
 
 def _paper_links(paper: Paper) -> tuple[Link, ...]:

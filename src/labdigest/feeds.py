@@ -1,0 +1,96 @@
+"""The machine-readable files of the site: Atom feeds, sitemap.xml, robots.txt and
+papers.json. Deterministic: dates come from the content, never from the clock."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
+
+from labdigest import __version__
+
+FEED_LENGTH = 50
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    id: str
+    title: str
+    url: str
+    date: str  # YYYY-MM-DD
+    summary: str
+    authors: tuple[str, ...]
+    categories: tuple[tuple[str, str], ...]  # (term, label)
+
+
+def atom_feed(
+    *,
+    title: str,
+    subtitle: str,
+    feed_id: str,
+    self_url: str,
+    page_url: str,
+    language: str,
+    entries: Sequence[FeedEntry],
+) -> bytes:
+    updated = max((e.date for e in entries), default="1970-01-01")
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang={quoteattr(language)}>',
+        f"  <title>{escape(title)}</title>",
+    ]
+    if subtitle:
+        lines.append(f"  <subtitle>{escape(subtitle)}</subtitle>")
+    lines += [
+        f"  <id>{escape(feed_id)}</id>",
+        f'  <link rel="self" type="application/atom+xml" href={quoteattr(self_url)}/>',
+        f'  <link rel="alternate" type="text/html" href={quoteattr(page_url)}/>',
+        f"  <updated>{updated}T00:00:00Z</updated>",
+        f"  <author><name>{escape(title)}</name></author>",
+        f'  <generator version="{__version__}">labdigest</generator>',
+    ]
+    for entry in entries:
+        lines += [
+            "  <entry>",
+            f"    <title>{escape(entry.title)}</title>",
+            f"    <id>{escape(entry.id)}</id>",
+            f'    <link rel="alternate" type="text/html" href={quoteattr(entry.url)}/>',
+            f"    <published>{entry.date}T00:00:00Z</published>",
+            f"    <updated>{entry.date}T00:00:00Z</updated>",
+            *(f"    <author><name>{escape(name)}</name></author>" for name in entry.authors),
+            *(
+                f"    <category term={quoteattr(term)} label={quoteattr(label)}/>"
+                for term, label in entry.categories
+            ),
+            f'    <summary type="text">{escape(entry.summary)}</summary>',
+            "  </entry>",
+        ]
+    lines.append("</feed>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def sitemap(urls: Sequence[tuple[str, str | None]]) -> bytes:
+    """(absolute URL, last-modified date or None) for every page."""
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
+    ]
+    for url, modified in urls:
+        lastmod = f"<lastmod>{modified}</lastmod>" if modified else ""
+        lines.append(f"  <url><loc>{escape(url)}</loc>{lastmod}</url>")
+    lines.append("</urlset>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def robots(sitemap_url: str) -> bytes:
+    text = "User-agent: *\nAllow: /\n"
+    if "://" in sitemap_url:  # the Sitemap line must be an absolute URL
+        text += f"Sitemap: {sitemap_url}\n"
+    return text.encode("utf-8")
+
+
+def papers_json(records: Sequence[dict[str, object]]) -> bytes:
+    return (
+        json.dumps({"papers": list(records)}, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    ).encode("utf-8")

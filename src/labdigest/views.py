@@ -1,0 +1,200 @@
+"""What templates see: one view-model per thing shown, built from the domain values.
+Kept apart from the Paper the pipeline carries, so templates never reach into content."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from urllib.parse import quote_plus
+
+from markupsafe import Markup
+
+from labdigest.models import SiteConfig
+from labdigest.slugs import ascii_words
+
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+TEASER_LENGTH = 260
+FOLD_LENGTH = 800  # about 8 lines of the paper page's measure: longer abstracts fold
+FOLD_TEASER_LENGTH = 480
+AUTHORS_SHOWN = 8
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    text: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Detail:
+    label: str
+    text: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorView:
+    name: str
+    member: bool  # one of the lab's own: highlighted
+
+
+@dataclass(frozen=True, slots=True)
+class TopicView:
+    slug: str
+    name: str
+    description: str
+    url: str
+    search_url: str
+    feed_url: str
+    bib_url: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class PaperView:
+    slug: str
+    title: str
+    url: str
+    absolute_url: str
+    date: str
+    date_text: str
+    year: str
+    authors: tuple[AuthorView, ...]
+    arxiv: str | None
+    links: tuple[Link, ...]  # arXiv abs / PDF / HTML first, then the paper's own links
+    topics: tuple[TopicView, ...]
+    phrases: tuple[Link, ...]  # key phrases, each a link into search
+    digests: tuple[Link, ...]
+    abstract_html: Markup
+    abstract_text: str
+    teaser: str
+    details: tuple[Detail, ...]
+    withdrawn: str | None
+    notes_html: Markup | None
+    cite_key: str
+    bibtex: str
+    bib_url: str
+
+    @property
+    def authors_shown(self) -> tuple[AuthorView, ...]:
+        return (
+            self.authors[:AUTHORS_SHOWN] if len(self.authors) > AUTHORS_SHOWN + 2 else self.authors
+        )
+
+    @property
+    def authors_folded(self) -> tuple[AuthorView, ...]:
+        return self.authors[len(self.authors_shown) :]
+
+    @property
+    def folds(self) -> bool:
+        return len(self.abstract_text) > FOLD_LENGTH
+
+    @property
+    def fold_teaser(self) -> str:
+        return teaser(self.abstract_text, FOLD_TEASER_LENGTH)
+
+    @property
+    def has_member(self) -> bool:
+        return any(a.member for a in self.authors)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestNav:
+    digest: Link
+    position: int
+    total: int
+    previous: Link | None
+    next: Link | None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestView:
+    id: str
+    date: str
+    date_text: str
+    url: str
+    source: str
+    papers: tuple[PaperView, ...]
+    bib_url: str
+    email_url: str
+    text_url: str
+
+
+def format_date(iso: str) -> str:
+    """'2026-03-11' → '11 March 2026', independent of the machine's locale."""
+    year, month, day = iso.split("-")
+    return f"{int(day)} {MONTHS[int(month) - 1]} {year}"
+
+
+def plain_text(rendered_html: str) -> str:
+    return " ".join(html.unescape(_TAG_RE.sub(" ", rendered_html)).split())
+
+
+def teaser(text: str, limit: int = TEASER_LENGTH) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+def person_key(name: str) -> str:
+    """'José  Martínez' and 'jose martinez' are one person to the lab view."""
+    return " ".join(ascii_words(name)) or name.casefold()
+
+
+class Site:
+    """URLs of the site: every internal link starts with the base path; absolute ones
+    (feeds, sitemap, e-mail, canonical links) with the site's public address."""
+
+    def __init__(self, config: SiteConfig):
+        self.config = config
+        self.base = config.base_path
+        self.absolute_base = config.absolute_base
+
+    def url(self, path: str = "") -> str:
+        return self.base + path.lstrip("/")
+
+    def absolute(self, path: str = "") -> str:
+        return self.absolute_base + path.lstrip("/")
+
+    def search_url(self, query: str) -> str:
+        return self.url("search/") + "?q=" + quote_plus(query)
+
+    def paper_url(self, slug: str) -> str:
+        return self.url(f"papers/{slug}/")
+
+    def topic_url(self, slug: str) -> str:
+        return self.url(f"topics/{slug}/")
+
+    def digest_url(self, digest_id: str) -> str:
+        return self.url(f"digests/{digest_id}/")
+
+    def feed_id(self, path: str) -> str:
+        """An Atom id: the absolute URL when the site has one, else a stable URN."""
+        if "://" in self.absolute_base:
+            return self.absolute(path)
+        site = "-".join(ascii_words(self.config.title)) or "site"
+        return f"urn:labdigest:{site}:{path.strip('/') or 'home'}"
+
+
+def json_ld(data: dict[str, object]) -> Markup:
+    """A JSON-LD block that cannot end its <script> element early."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
