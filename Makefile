@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 VNU_JAR := .cache/vnu/node_modules/vnu-jar/build/dist/vnu.jar
+AXE_JS  := .cache/axe/node_modules/axe-core/axe.min.js
 
 .PHONY: all site ingest test lint serve bench clean html-checker
 .DEFAULT_GOAL := all
@@ -25,10 +26,13 @@ site: ingest
 test: lint html-checker
 	$(BIN)/python -m pytest
 
-# The Nu HTML Checker, from the npm registry; it runs on the machine's Java.
+# The Nu HTML Checker (run on the machine's Java) and axe-core (run in Chromium), both
+# from the npm registry.
 html-checker:
 	@if [ ! -f $(VNU_JAR) ] && command -v npm >/dev/null; then \
 		npm install --silent --prefix .cache/vnu --no-audit --no-fund vnu-jar@26 >/dev/null; fi
+	@if [ ! -f $(AXE_JS) ] && command -v npm >/dev/null; then \
+		npm install --silent --prefix .cache/axe --no-audit --no-fund axe-core@4 >/dev/null; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -183,7 +183,9 @@ def test_script_in_title_and_abstract_is_shown_as_text(tmp_path: Path) -> None:
     for page in pages(public):
         soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
         assert soup.find("img") is None, page
-        assert all(s.get("src") or s.get("type") == "application/ld+json" for s in soup.find_all("script")), page
+        assert all(
+            s.get("src") or s.get("type") == "application/ld+json" for s in soup.find_all("script")
+        ), page
     paper = next((public / "papers").glob("*/index.html"))
     soup = BeautifulSoup(paper.read_text(encoding="utf-8"), "html.parser")
     assert soup.h1.get_text() == title

@@ -45,7 +45,7 @@ DETAIL_LABELS = {
     "updated": "Updated",
     "upvotes": "Upvotes on Hugging Face",
 }
-EMAIL_MAX_PAPERS = 60  # keeps the e-mail well under 100 KB, which mail clients clip
+EMAIL_MAX_BYTES = 95_000  # Gmail clips messages over 102 KB
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,12 +165,40 @@ class Renderer:
             folder = f"digests/{digest.id}/"
             yield self.page(folder + "index.html", "digest.html", digest=digest)
             yield OutputFile(folder + "papers.bib", _bib(digest.papers))
-            shown, more = digest.papers[:EMAIL_MAX_PAPERS], len(digest.papers) - EMAIL_MAX_PAPERS
-            for name in ("email.html", "email.txt"):
-                text = self.render_template(
-                    name, {"digest": digest, "papers": shown, "more": max(more, 0)}
-                )
-                yield OutputFile(folder + name, text.encode("utf-8"))
+            html_mail, count = self._email(digest)
+            yield OutputFile(folder + "email.html", html_mail)
+            mail: dict[str, object] = {
+                "digest": digest,
+                "papers": digest.papers[:count],
+                "more": len(digest.papers) - count,
+            }
+            yield OutputFile(
+                folder + "email.txt", self.render_template("email.txt", mail).encode("utf-8")
+            )
+
+    def _email(self, digest: DigestView) -> tuple[bytes, int]:
+        """The e-mail with as many papers as fit under EMAIL_MAX_BYTES (mail clients clip
+        longer messages); the rest are one link away. Returns it and how many it shows."""
+
+        def render(count: int) -> bytes:
+            context = {
+                "digest": digest,
+                "papers": digest.papers[:count],
+                "more": len(digest.papers) - count,
+            }
+            return self.render_template("email.html", context).encode("utf-8")
+
+        whole = render(len(digest.papers))
+        if len(whole) <= EMAIL_MAX_BYTES:
+            return whole, len(digest.papers)
+        low, high = 0, len(digest.papers)
+        while low < high:  # the largest count that fits
+            middle = (low + high + 1) // 2
+            if len(render(middle)) <= EMAIL_MAX_BYTES:
+                low = middle
+            else:
+                high = middle - 1
+        return render(low), low
 
     def _site_pages(self, context: Context) -> Iterator[OutputFile]:
         latest = context.digests[0] if context.digests else None

@@ -1,0 +1,416 @@
+"""What a research group gets beyond a page per paper: related papers, feeds, discovery
+metadata, citations, the newsletter, the lab view, notes, what's new, data export and
+reading comfort, each checked through the built site with real parsers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+from bs4 import BeautifulSoup
+from pybtex.database import parse_string
+
+from conftest import REPO, build_site, copy_site
+from labdigest import content
+from labdigest.ingest import ingest
+from labdigest.related import related
+
+DEPTHMASTER = "depthmaster-taming-diffusion-models-for-monocular-depth-estimation"
+
+
+def soup_of(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def html_pages(public: Path) -> list[Path]:
+    return [
+        p
+        for p in sorted(public.rglob("*.html"))
+        if "pagefind" not in p.parts and p.name != "email.html"
+    ]
+
+
+# ---- related papers -------------------------------------------------------------------------
+
+
+def test_every_paper_page_lists_five_related_papers(example_public: Path) -> None:
+    for page in (example_public / "papers").glob("*/index.html"):
+        links = [a["href"] for a in soup_of(page).select(".related .card-title a")]
+        assert len(links) == 5, page
+        assert f"/papers/{page.parent.name}/" not in links
+        assert len(set(links)) == 5
+
+
+def test_related_papers_are_similar_and_independent_of_order() -> None:
+    papers = content.load_papers(REPO / "content")
+    forward = related(tuple(papers))
+    backward = related(tuple(reversed(papers)))
+    assert forward == backward
+    by_slug = {p.slug: p for p in papers}
+    titles = [by_slug[s].title.lower() for s in forward[DEPTHMASTER]]
+    assert sum(("depth" in t or "geometr" in t) for t in titles) >= 3
+
+
+# ---- feeds ------------------------------------------------------------------------------------
+
+
+def test_feeds_are_valid_atom_with_complete_entries(example_public: Path) -> None:
+    feeds = [example_public / "feed.xml", *sorted((example_public / "topics").glob("*/feed.xml"))]
+    assert len(feeds) == 12
+    for path in feeds:
+        feed = feedparser.parse(path.read_bytes())
+        assert feed.bozo == 0, (path, feed.get("bozo_exception"))
+        assert feed.version == "atom10"
+        assert feed.entries, path
+        for entry in feed.entries:
+            assert entry.id and entry.title and entry.link and entry.updated and entry.summary
+            assert entry.link.startswith("https://digest.example.org/papers/")
+    depth = feedparser.parse((example_public / "topics/depth-estimation/feed.xml").read_bytes())
+    assert len(depth.entries) == 12 and depth.feed.title == "Lab Paper Digest: Depth estimation"
+
+
+def test_pages_announce_their_feeds(example_public: Path) -> None:
+    home = soup_of(example_public / "index.html")
+    assert (
+        home.select_one('link[rel=alternate][type="application/atom+xml"]')["href"] == "/feed.xml"
+    )
+    topic = soup_of(example_public / "topics/pose-estimation/index.html")
+    hrefs = [
+        link["href"] for link in topic.select('link[rel=alternate][type="application/atom+xml"]')
+    ]
+    assert hrefs == ["/feed.xml", "/topics/pose-estimation/feed.xml"]
+
+
+# ---- discovery -----------------------------------------------------------------------------
+
+
+def test_sitemap_lists_every_page_and_robots_points_to_it(example_public: Path) -> None:
+    root = ET.fromstring((example_public / "sitemap.xml").read_bytes())
+    namespace = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+    listed = {loc.text for loc in root.iter(f"{namespace}loc")}
+    expected = {
+        "https://digest.example.org/"
+        + p.relative_to(example_public).as_posix().removesuffix("index.html")
+        for p in html_pages(example_public)
+        if p.name != "404.html"
+    }
+    assert listed == expected
+    assert (example_public / "robots.txt").read_text() == (
+        "User-agent: *\nAllow: /\nSitemap: https://digest.example.org/sitemap.xml\n"
+    )
+
+
+def test_every_page_has_title_description_canonical_and_opengraph(example_public: Path) -> None:
+    for page in html_pages(example_public):
+        soup = soup_of(page)
+        assert soup.title.get_text().strip(), page
+        assert soup.find("meta", attrs={"name": "description"})["content"].strip(), page
+        for prop in ["og:title", "og:description", "og:type", "og:site_name"]:
+            assert soup.find("meta", property=prop)["content"].strip(), (page, prop)
+        if page.name != "404.html":
+            canonical = soup.find("link", rel="canonical")["href"]
+            assert canonical == soup.find("meta", property="og:url")["content"]
+            assert canonical.startswith("https://digest.example.org/")
+
+
+def test_paper_pages_carry_scholarly_article_json_ld(example_public: Path) -> None:
+    soup = soup_of(example_public / "papers" / DEPTHMASTER / "index.html")
+    data = json.loads(soup.find("script", type="application/ld+json").string)
+    assert data["@type"] == "ScholarlyArticle" and data["@context"] == "https://schema.org"
+    assert data["name"] == "DepthMaster: Taming Diffusion Models for Monocular Depth Estimation"
+    assert data["abstract"].startswith("Monocular depth estimation within")
+    assert data["url"] == f"https://digest.example.org/papers/{DEPTHMASTER}/"
+    assert soup.find("meta", attrs={"name": "citation_title"}) is None  # opt-in
+
+
+def test_scholar_tags_are_opt_in(site: Path) -> None:
+    toml = site / "site.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace("scholar_tags = false", "scholar_tags = true"),
+        encoding="utf-8",
+    )
+    public = build_site(site, search=False)
+    soup = soup_of(public / "papers" / DEPTHMASTER / "index.html")
+    assert soup.find("meta", attrs={"name": "citation_title"})["content"].startswith("DepthMaster")
+    assert soup.find("meta", attrs={"name": "citation_publication_date"})["content"] == "2026/03/11"
+
+
+# ---- citations ------------------------------------------------------------------------------
+
+
+def test_bibtex_files_parse_and_keys_are_unique(example_public: Path) -> None:
+    bibs = [
+        *(example_public / "papers").glob("*/cite.bib"),
+        *(example_public / "topics").glob("*/papers.bib"),
+        *(example_public / "digests").glob("*/papers.bib"),
+    ]
+    assert len(bibs) == 67 + 11 + 1
+    for path in bibs:
+        database = parse_string(path.read_text(encoding="utf-8"), "bibtex")
+        assert database.entries, path
+    everything = parse_string(
+        (example_public / "digests/hf-papers-mar-11/papers.bib").read_text(encoding="utf-8"),
+        "bibtex",
+    )
+    assert len(everything.entries) == 67
+    entry = parse_string(
+        (example_public / "papers" / DEPTHMASTER / "cite.bib").read_text(encoding="utf-8"), "bibtex"
+    )
+    ((key, fields),) = entry.entries.items()
+    assert key == "anon2026depthmaster"
+    assert (
+        fields.fields["title"]
+        == "{DepthMaster: Taming Diffusion Models for Monocular Depth Estimation}"
+    )
+
+
+def test_arxiv_papers_get_the_arxiv_misc_form(site: Path) -> None:
+    paper = site / "content/papers" / f"{DEPTHMASTER}.md"
+    paper.write_text(
+        paper.read_text(encoding="utf-8").replace(
+            "source:",
+            "authors:\n- Ziyang Song\n- Zerong Wang\narxiv: '2501.02576'\nprimary_category: cs.CV\nsource:",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    public = build_site(site, search=False)
+    database = parse_string(
+        (public / "papers" / DEPTHMASTER / "cite.bib").read_text(encoding="utf-8"), "bibtex"
+    )
+    ((key, entry),) = database.entries.items()
+    assert key == "song2025depthmaster" and entry.type == "misc"
+    assert (
+        entry.fields["eprint"],
+        entry.fields["archivePrefix"],
+        entry.fields["primaryClass"],
+    ) == ("2501.02576", "arXiv", "cs.CV")
+    assert [str(p) for p in entry.persons["author"]] == ["Song, Ziyang", "Wang, Zerong"]
+
+
+@pytest.mark.browser
+def test_copy_button_copies_the_bibtex(browser: Any, example_public: Path) -> None:
+    from labdigest.serve import serve_in_background
+
+    server, url = serve_in_background(example_public, "/")
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    try:
+        page = context.new_page()
+        page.goto(f"{url}papers/{DEPTHMASTER}/")
+        button = page.locator("button[data-copy=bibtex]")
+        assert button.is_visible()
+        button.click()
+        assert page.evaluate("navigator.clipboard.readText()") == page.inner_text("#bibtex")
+        assert button.inner_text() == "Copied"
+    finally:
+        context.close()
+        server.shutdown()
+
+
+# ---- newsletter -----------------------------------------------------------------------------
+
+
+def test_email_is_single_column_inline_styled_absolute_and_small(example_public: Path) -> None:
+    path = example_public / "digests/hf-papers-mar-11/email.html"
+    assert path.stat().st_size < 100_000
+    soup = soup_of(path)
+    assert (
+        soup.find("style") is None
+        and soup.find("link", rel="stylesheet") is None
+        and soup.find("script") is None
+    )
+    assert soup.find("table", attrs={"width": "600"}) is not None
+    assert "display:none" in soup.body.find("div")["style"]  # the preheader
+    assert "67 papers in the digest of 11 March 2026" in soup.body.find("div").get_text()
+    links = [a["href"] for a in soup.find_all("a")]
+    assert len(links) == 67 + 3 and all(h.startswith("https://digest.example.org/") for h in links)
+    assert len(soup.find_all("h2")) == 67
+    text = (example_public / "digests/hf-papers-mar-11/email.txt").read_text(encoding="utf-8")
+    assert text.startswith("Lab Paper Digest: digest of 11 March 2026\n67 papers.")
+    assert f"https://digest.example.org/papers/{DEPTHMASTER}/" in text
+    assert "&amp;" not in text
+
+
+def test_a_large_digest_email_stays_under_100_kb(tmp_path: Path) -> None:
+    root = copy_site(tmp_path / "site", content=False)
+    digest = root / "content/digests/big.txt"
+    papers = [
+        f"Paper Number {i} About Depth\n\n{'A long abstract sentence about depth. ' * 20}"
+        for i in range(150)
+    ]
+    digest.write_text("Mar 11\n\n" + "\n\n".join(papers) + "\n", encoding="utf-8")
+    ingest([digest], root / "content", today=dt.date(2026, 11, 28))
+    public = build_site(root, search=False)
+    path = public / "digests/big/email.html"
+    assert path.stat().st_size < 100_000
+    text = path.read_text(encoding="utf-8")
+    shown = text.count("<h2 ")
+    assert 60 < shown < 150 and f"And {150 - shown} more papers on the site." in text
+
+
+# ---- lab view, notes, what's new ------------------------------------------------------
+
+
+def test_lab_members_are_highlighted_and_listed(site: Path) -> None:
+    toml = site / "site.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace("members = []", 'members = ["José Martínez"]'),
+        encoding="utf-8",
+    )
+    paper = site / "content/papers" / f"{DEPTHMASTER}.md"
+    paper.write_text(
+        paper.read_text(encoding="utf-8").replace(
+            "source:", "authors:\n- Ada Lovelace\n- jose  MARTINEZ\nsource:", 1
+        ),
+        encoding="utf-8",
+    )
+    public = build_site(site, search=False)
+    page = soup_of(public / "papers" / DEPTHMASTER / "index.html")
+    assert [s.get_text() for s in page.select(".authors strong.member")] == ["jose MARTINEZ"]
+    lab = soup_of(public / "lab/index.html")
+    assert [a.get_text() for a in lab.select(".card-title a")] == [
+        "DepthMaster: Taming Diffusion Models for Monocular Depth Estimation"
+    ]
+    assert " ".join(lab.select_one(".members").get_text().split()) == "José Martínez 1 paper"
+    email = soup_of(public / "digests/hf-papers-mar-11/email.html")
+    assert [s.get_text() for s in email.find_all("strong")] == ["jose MARTINEZ"]
+
+
+def test_notes_render_as_lab_notes_inside_the_searchable_body(site: Path) -> None:
+    paper = site / "content/papers" / f"{DEPTHMASTER}.md"
+    paper.write_text(
+        paper.read_text(encoding="utf-8").replace(
+            "source:",
+            "notes: |\n  We should *try* the Fourier module on our rig. <script>x()</script>\nsource:",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    public = build_site(site, search=False)
+    soup = soup_of(public / "papers" / DEPTHMASTER / "index.html")
+    notes = soup.select_one("main[data-pagefind-body] .notes")
+    assert notes.h2.get_text() == "Lab notes"
+    assert notes.find("em").get_text() == "try" and notes.find("script") is None
+
+
+def test_home_marks_new_papers_and_those_seen_before(site: Path) -> None:
+    second = site / "content/digests/hf-2026-03-12.txt"
+    second.write_text(
+        "Mar 12\n\nA Brand New Paper\n\nIts abstract.\n\n"
+        "DepthMaster: Taming Diffusion Models for Monocular Depth Estimation\n\nSame again.\n",
+        encoding="utf-8",
+    )
+    ingest([second], site / "content", today=dt.date(2026, 11, 28))
+    public = build_site(site, search=False)
+    home = soup_of(public / "index.html")
+    items = home.select(".paper-list > li")
+    assert [" ".join(li.select_one(".card-title").get_text().split()) for li in items] == [
+        "A Brand New Paper",
+        "DepthMaster: Taming Diffusion Models for Monocular Depth Estimation",
+    ]
+    assert items[0].select_one(".new-badge") is not None and items[0].select_one(".seen") is None
+    assert items[1].select_one(".new-badge") is None
+    assert items[1].select_one(".seen a")["href"] == "/digests/hf-papers-mar-11/"
+
+
+# ---- data export and reading comfort ----------------------------------------------------
+
+
+def test_papers_json_exports_every_paper(example_public: Path) -> None:
+    data = json.loads((example_public / "papers.json").read_text(encoding="utf-8"))
+    assert len(data["papers"]) == 67
+    record = next(p for p in data["papers"] if p["slug"] == DEPTHMASTER)
+    assert record["title"] == "DepthMaster: Taming Diffusion Models for Monocular Depth Estimation"
+    assert record["topics"] == ["depth-estimation", "diffusion-models"]
+    assert (
+        record["url"] == f"https://digest.example.org/papers/{DEPTHMASTER}/"
+        and len(record["related"]) == 5
+    )
+
+
+def test_long_abstracts_and_author_lists_fold(site: Path) -> None:
+    paper = site / "content/papers" / f"{DEPTHMASTER}.md"
+    authors = "".join(f"- Author Number{i}\n" for i in range(12))
+    paper.write_text(
+        paper.read_text(encoding="utf-8").replace("source:", f"authors:\n{authors}source:", 1),
+        encoding="utf-8",
+    )
+    public = build_site(site, search=False)
+    soup = soup_of(public / "papers" / DEPTHMASTER / "index.html")
+    assert (
+        soup.select_one(".abstract details.abstract-fold summary").get_text()
+        == "Show the full abstract"
+    )
+    assert soup.select_one(".authors details summary").get_text() == "and 4 more"
+    (site / "content/papers/short.md").write_text(
+        "---\ntitle: Short\ndate: 2026-03-11\ndigests:\n- hf-papers-mar-11\n---\n\nA short abstract.\n",
+        encoding="utf-8",
+    )
+    public = build_site(site, search=False)
+    short = soup_of(public / "papers/short/index.html")
+    assert short.select_one(".abstract details") is None
+    assert short.select_one(".abstract p").get_text() == "A short abstract."
+
+
+def test_paper_pages_weigh_under_30_kb_with_css_and_need_no_script(example_public: Path) -> None:
+    css = (example_public / "assets/style.css").stat().st_size
+    for page in (example_public / "papers").glob("*/index.html"):
+        assert page.stat().st_size + css < 30_000, page
+        scripts = [
+            s.get("src")
+            for s in soup_of(page).find_all("script")
+            if s.get("type") != "application/ld+json"
+        ]
+        assert scripts == ["/assets/site.js"]
+
+
+# ---- accessibility ------------------------------------------------------------------------
+
+AXE = REPO / ".cache/axe/node_modules/axe-core/axe.min.js"
+AXE_PAGES = [
+    "",
+    f"papers/{DEPTHMASTER}/",
+    "topics/depth-estimation/",
+    "digests/hf-papers-mar-11/",
+    "search/?q=depth",
+]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_accessibility_violations(
+    browser: Any, example_public: Path, scheme: str
+) -> None:
+    if not AXE.is_file():
+        message = f"axe-core is missing at {AXE} (make test installs it with npm)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from labdigest.serve import serve_in_background
+
+    server, url = serve_in_background(example_public, "/")
+    context = browser.new_context(color_scheme=scheme)
+    found = []
+    try:
+        page = context.new_page()
+        for path in AXE_PAGES:
+            page.goto(url + path)
+            if path.startswith("search/"):
+                page.wait_for_selector("#search-results li.result")
+            page.evaluate(AXE.read_text(encoding="utf-8"))
+            result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+            found += [
+                (path, v["id"], v["impact"], len(v["nodes"]))
+                for v in result["violations"]
+                if v["impact"] in ("serious", "critical")
+            ]
+    finally:
+        context.close()
+        server.shutdown()
+    assert found == []
