@@ -1,10 +1,10 @@
 """Related papers: the k most similar papers to each one by TF-IDF cosine over title and
-abstract. Sparse matrices, multiplied a block of rows at a time, keep it far from the
-all-pairs Python loop: 10,000 papers take about a second."""
+abstract. Each paper is reduced to its most telling terms, and the sparse matrix is
+multiplied a block of rows at a time: no loop over all pairs in Python, about a second
+for 10,000 papers."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 
@@ -75,9 +75,10 @@ STOP_WORDS = frozenset(
         "tasks",
     ]
 )
-BLOCK_ROWS = 512
+TERMS_PER_PAPER = 24  # the highest-weighted terms say what a paper is about
+BLOCK_ROWS = 1024
 # Scores are rounded before ranking so that float noise never reorders equal scores.
-SCORE_DIGITS = 9
+SCORE_DIGITS = 6
 
 
 def tokens(paper: Paper) -> list[str]:
@@ -94,46 +95,48 @@ def related(papers: tuple[Paper, ...], k: int = 5) -> dict[str, tuple[str, ...]]
     if len(ordered) < 2:
         return {p.slug: () for p in ordered}
     matrix = _tfidf(ordered)
+    transposed = matrix.T.tocsr()
+    slugs = [p.slug for p in ordered]
     result: dict[str, tuple[str, ...]] = {}
     for start in range(0, len(ordered), BLOCK_ROWS):
-        block = (matrix[start : start + BLOCK_ROWS] @ matrix.T).toarray()
-        for offset, row in enumerate(block):
-            row[start + offset] = -1.0  # never related to itself
-            result[ordered[start + offset].slug] = _top(row, ordered, k)
+        block = (matrix[start : start + BLOCK_ROWS] @ transposed).toarray()
+        block[np.arange(block.shape[0]), np.arange(start, start + block.shape[0])] = -1.0
+        for offset, row in enumerate(np.round(block, SCORE_DIGITS)):
+            result[slugs[start + offset]] = _top(row, slugs, k)
     return result
 
 
-def _top(row: np.ndarray, ordered: list[Paper], k: int) -> tuple[str, ...]:
-    candidates = np.argpartition(-row, min(k + 8, len(row) - 1))[: k + 8]
-    ranked = sorted(
-        (int(i) for i in candidates if row[i] > 0),
-        key=lambda i: (-round(float(row[i]), SCORE_DIGITS), ordered[i].slug),
-    )
-    return tuple(ordered[i].slug for i in ranked[:k])
+def _top(row: np.ndarray, slugs: list[str], k: int) -> tuple[str, ...]:
+    # A few extra candidates, so that ties at the k-th place are broken by slug.
+    count = min(k + 8, len(row) - 1)
+    candidates = np.argpartition(-row, count)[:count]
+    ranked = sorted((int(i) for i in candidates if row[i] > 0), key=lambda i: (-row[i], slugs[i]))
+    return tuple(slugs[i] for i in ranked[:k])
 
 
 def _tfidf(papers: list[Paper]) -> sparse.csr_matrix:
-    counts = [Counter(tokens(p)) for p in papers]
-    document_frequency: Counter[str] = Counter()
-    for count in counts:
-        document_frequency.update(count.keys())
-    total = len(papers)
-    # Words in most papers say nothing about any one of them.
-    vocabulary = {
-        word: index
-        for index, word in enumerate(
-            sorted(w for w, df in document_frequency.items() if df <= 0.5 * total or total < 10)
-        )
-    }
-    idf = {w: math.log((1 + total) / (1 + document_frequency[w])) + 1 for w in vocabulary}
-    rows, cols, values = [], [], []
-    for row, count in enumerate(counts):
-        weights = {w: (1 + math.log(c)) * idf[w] for w, c in count.items() if w in vocabulary}
-        norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
-        for word, weight in weights.items():
+    vocabulary: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    counts: list[int] = []
+    for row, paper in enumerate(papers):
+        for word, count in Counter(tokens(paper)).items():
             rows.append(row)
-            cols.append(vocabulary[word])
-            values.append(weight / norm)
-    return sparse.csr_matrix(
-        (np.array(values, dtype=np.float64), (rows, cols)), shape=(total, len(vocabulary))
+            cols.append(vocabulary.setdefault(word, len(vocabulary)))
+            counts.append(count)
+    row_index = np.array(rows, dtype=np.int64)
+    col_index = np.array(cols, dtype=np.int64)
+    document_frequency = np.bincount(col_index, minlength=len(vocabulary))
+    idf = np.log((1 + len(papers)) / (1 + document_frequency)) + 1.0
+    weights = (1.0 + np.log(np.array(counts, dtype=np.float64))) * idf[col_index]
+    # Keep each paper's TERMS_PER_PAPER heaviest terms (ties by term index: deterministic).
+    order = np.lexsort((col_index, -weights, row_index))
+    row_index, col_index, weights = row_index[order], col_index[order], weights[order]
+    starts = np.searchsorted(row_index, row_index, side="left")
+    keep = (np.arange(len(row_index)) - starts) < TERMS_PER_PAPER
+    matrix = sparse.csr_matrix(
+        (weights[keep], (row_index[keep], col_index[keep])), shape=(len(papers), len(vocabulary))
     )
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix)
