@@ -15,9 +15,8 @@ from labdigest import content, related, search, topics, write
 from labdigest.config import normalize_base_url
 from labdigest.errors import ConfigError, LabdigestError
 from labdigest.models import UNSORTED_SLUG, Library
+from labdigest.progress import SILENT, Progress
 from labdigest.render import Renderer
-
-Log = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,19 +44,21 @@ class BuildReport:
 
 
 @contextmanager
-def _stage(report: BuildReport, name: str, log: Log, detail: Callable[[], str]) -> Iterator[None]:
+def _stage(
+    report: BuildReport, name: str, progress: Progress, detail: Callable[[], str]
+) -> Iterator[None]:
     started = time.perf_counter()
     yield
     report.seconds[name] = elapsed = time.perf_counter() - started
-    log(f"{name:<8} {elapsed * 1000:7.0f} ms  {detail()}")
+    progress.stage_done(name, elapsed, detail())
 
 
-def build(options: BuildOptions, log: Log = lambda line: None) -> BuildReport:
+def build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
     report = BuildReport()
     root = options.root
     out = (options.out or root / "public").absolute()
 
-    with _stage(report, "config", log, lambda: f"{options.config_path}"):
+    with _stage(report, "config", progress, lambda: f"{options.config_path}"):
         config = config_stage.load(options.config_path)
         if options.base_url is not None:
             try:
@@ -65,11 +66,11 @@ def build(options: BuildOptions, log: Log = lambda line: None) -> BuildReport:
             except ValueError as error:
                 raise ConfigError(f"--base-url: {error}") from None
 
-    with _stage(report, "content", log, lambda: f"{report.papers} papers"):
+    with _stage(report, "content", progress, lambda: f"{report.papers} papers"):
         library = content.load(root / "content", config)
         report.papers = len(library.papers)
 
-    with _stage(report, "topics", log, lambda: f"{len(report.topics)} topics"):
+    with _stage(report, "topics", progress, lambda: f"{len(report.topics)} topics"):
         topic_index = topics.assign(library, config.topics)
         report.topics = {t.slug: len(topic_index.papers_in[t.slug]) for t in topic_index.topics}
         report.warnings.extend(_warnings(report.topics, library))
@@ -77,19 +78,20 @@ def build(options: BuildOptions, log: Log = lambda line: None) -> BuildReport:
     if options.strict and report.warnings:
         raise LabdigestError("--strict: " + "; ".join(report.warnings))
 
-    with _stage(report, "related", log, lambda: f"{related_count(related_papers)} links"):
+    with _stage(report, "related", progress, lambda: f"{related_count(related_papers)} links"):
         related_papers = related.related(library.papers)
 
-    with _stage(report, "render", log, lambda: f"{report.pages} files"):
+    with _stage(report, "render", progress, lambda: f"{report.pages} files"):
         renderer = Renderer(config, (root / "templates").absolute())
-        files = renderer.render_site(library, topic_index, related_papers)
+        files = renderer.render_site(library, topic_index, related_papers, progress)
         report.pages = len(files)
 
     with write.build_lock(out), write.staged_output(out) as stage:
-        with _stage(report, "write", log, lambda: f"{report.files} files → {out}"):
-            report.files = write.write_files(stage, files)
+        with _stage(report, "write", progress, lambda: f"{report.files} files → {out}"):
+            report.files = write.write_files(stage, files, progress)
         if options.search:
-            with _stage(report, "search", log, lambda: f"{report.indexed} papers indexed"):
+            with _stage(report, "search", progress, lambda: f"{report.indexed} papers indexed"):
+                progress.advance("search", 0, 1)
                 stats = search.index(stage, config.language)
                 report.indexed = stats.pages
             if stats.pages != report.papers:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from labdigest import __version__
 from labdigest.errors import LabdigestError
+from labdigest.progress import NORMAL, QUIET, VERBOSE, Progress
 
 
 def _date(text: str) -> dt.date:
@@ -22,6 +23,11 @@ def _date(text: str) -> dt.date:
 def parser() -> argparse.ArgumentParser:
     from labdigest.ingest.formats import CHOICES
 
+    common = argparse.ArgumentParser(add_help=False)
+    noise = common.add_mutually_exclusive_group()
+    noise.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
+    noise.add_argument("-v", "--verbose", action="store_true", help="print details of every step")
+
     main = argparse.ArgumentParser(
         prog="labdigest",
         description="Turn research-paper digests into a static, searchable website.",
@@ -31,13 +37,14 @@ def parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         default=Path("site.toml"),
-        help="site settings (default: ./site.toml); content/, templates/ and "
-        "public/ are found beside it",
+        help="site settings (default: ./site.toml); content/, templates/ and public/ are "
+        "found beside it",
     )
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ingest = commands.add_parser(
         "ingest",
+        parents=[common],
         help="read digests into content/papers/",
         description="Read digests into one Markdown file per paper.",
     )
@@ -58,10 +65,10 @@ def parser() -> argparse.ArgumentParser:
 
     fetch = commands.add_parser(
         "fetch",
+        parents=[common],
         help="download a daily-papers or arXiv API response, then ingest it",
-        description="Download an HF daily-papers JSON or arXiv API feed into "
-        "content/digests/ under a dated name, then ingest it. Nothing is written when "
-        "the download fails.",
+        description="Download an HF daily-papers JSON or arXiv API feed into content/digests/ "
+        "under a dated name, then ingest it. Nothing is written when the download fails.",
     )
     fetch.add_argument("url", metavar="URL", help="e.g. https://huggingface.co/api/daily_papers")
     fetch.add_argument("--date", type=_date, help="the digest's date (default: today)")
@@ -69,6 +76,7 @@ def parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser(
         "build",
+        parents=[common],
         help="build the site into public/",
         description="Build the static site from content/.",
     )
@@ -79,18 +87,22 @@ def parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser(
         "check",
+        parents=[common],
         help="validate settings, papers and the built site's links",
-        description="Validate site.toml and every paper file, check every internal link "
-        "and #anchor of the built site, report orphan pages, papers in no topic and "
-        "duplicate papers. Exit status 1 on problems (and on warnings with --strict).",
+        description="Validate site.toml and every paper file, check every internal link and "
+        "#anchor of the built site, report orphan pages, papers in no topic and duplicate "
+        "papers. Exit status 1 on problems (and on warnings with --strict).",
     )
     check.add_argument("--out", type=Path, help="built site to check (default: public/)")
     check.add_argument("--strict", action="store_true", help="treat warnings as problems")
 
     serve = commands.add_parser(
         "serve",
-        help="preview public/ on a local web server",
-        description="Serve the built site for preview.",
+        parents=[common],
+        help="preview the site, rebuilding and reloading on changes",
+        description="Serve public/ on a local address. Watches content/, templates/ and "
+        "site.toml, rebuilds on every change and reloads open pages; a build error shows "
+        "in the terminal and over the page until it is fixed.",
     )
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
@@ -99,21 +111,35 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--out", type=Path, help="folder to serve (default: public/ beside site.toml)"
     )
+    serve.add_argument("--no-watch", action="store_true", help="serve only: no rebuild, no reload")
+    serve.add_argument(
+        "--no-search", action="store_true", help="rebuild without the search index (faster)"
+    )
+
+    init = commands.add_parser(
+        "init",
+        parents=[common],
+        help="create a new site in a folder",
+        description="Create a new site: a commented site.toml, content/digests/, the default "
+        "templates to customize, a Makefile and a .gitignore. It builds at once.",
+    )
+    init.add_argument("directory", type=Path, metavar="DIR", help="a new or empty folder")
     return main
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    progress = Progress(verbosity=QUIET if args.quiet else VERBOSE if args.verbose else NORMAL)
+    commands = {
+        "ingest": _ingest,
+        "fetch": _fetch,
+        "build": _build,
+        "check": _check,
+        "serve": _serve,
+        "init": _init,
+    }
     try:
-        if args.command == "ingest":
-            return _ingest(args)
-        if args.command == "fetch":
-            return _fetch(args)
-        if args.command == "build":
-            return _build(args)
-        if args.command == "check":
-            return _check(args)
-        return _serve(args)
+        return commands[args.command](args, progress)
     except LabdigestError as error:
         print(f"labdigest: error: {error}", file=sys.stderr)
         return 1
@@ -121,40 +147,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _fetch(args: argparse.Namespace) -> int:
+def _content_dir(args: argparse.Namespace) -> Path:
+    return Path(args.config).absolute().parent / "content"
+
+
+def _fetch(args: argparse.Namespace, progress: Progress) -> int:
     from labdigest.fetch import fetch
 
-    content_dir = args.config.absolute().parent / "content"
-    path = fetch(args.url, content_dir, date=args.date or dt.date.today(), timeout=args.timeout)
-    print(f"saved {path}")
+    path = fetch(
+        args.url, _content_dir(args), date=args.date or dt.date.today(), timeout=args.timeout
+    )
+    if progress.verbosity >= NORMAL:
+        print(f"saved {path}")
     args.paths, args.format = [path], "auto"
-    return _ingest(args)
+    return _ingest(args, progress)
 
 
-def _ingest(args: argparse.Namespace) -> int:
+def _ingest(args: argparse.Namespace, progress: Progress) -> int:
     from labdigest.ingest import ingest
 
-    content_dir = args.config.absolute().parent / "content"
-    report = ingest(args.paths, content_dir, date=args.date, format=args.format)
+    report = ingest(
+        args.paths,
+        _content_dir(args),
+        date=args.date,
+        format=args.format,
+        on_file=lambda done, total: progress.advance("ingest", done, total),
+    )
     for file in report.files:
         for note in file.notes:
-            print(f"{file.path}: note: {note}", file=sys.stderr)
+            if progress.verbosity >= NORMAL:
+                print(f"{file.path}: note: {note}", file=sys.stderr)
         for problem in (*file.problems, *file.store.problems):
             print(f"{problem}", file=sys.stderr)
         if file.digest_id:
             store = file.store
-            print(
-                f"{file.path}: {file.papers} papers ({file.format}, digest {file.digest_id} "
-                f"of {file.date}): {len(store.added)} new, {len(store.updated)} updated, "
-                f"{len(store.unchanged)} unchanged"
+            progress.stage_done(
+                "ingest",
+                file.seconds,
+                f"{file.path}: {file.papers} papers ({file.format}, digest {file.digest_id} of "
+                f"{file.date}): {len(store.added)} new, {len(store.updated)} updated, "
+                f"{len(store.unchanged)} unchanged",
             )
+            for slug in store.added:
+                progress.detail(f"new {slug}")
+            for slug in store.updated:
+                progress.detail(f"updated {slug}")
     if report.papers_read == 0:
         print("labdigest: error: no papers could be read", file=sys.stderr)
         return 1
     return 0
 
 
-def _build(args: argparse.Namespace) -> int:
+def _build(args: argparse.Namespace, progress: Progress) -> int:
     from labdigest.build import BuildOptions, build
 
     options = BuildOptions(
@@ -164,15 +208,19 @@ def _build(args: argparse.Namespace) -> int:
         search=not args.no_search,
         strict=args.strict,
     )
-    report = build(options, log=print)
+    report = build(options, progress)
     for warning in report.warnings:
         print(f"labdigest: warning: {warning}", file=sys.stderr)
-    topics = ", ".join(f"{slug} {count}" for slug, count in report.topics.items())
-    print(f"built {report.papers} papers, {report.files} files; topics: {topics}")
+    if progress.verbosity >= NORMAL:
+        topics = ", ".join(f"{slug} {count}" for slug, count in report.topics.items())
+        total = sum(report.seconds.values())
+        print(
+            f"built {report.papers} papers, {report.files} files in {total:.2f} s; topics: {topics}"
+        )
     return 0
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace, progress: Progress) -> int:
     from labdigest.check import check
 
     report = check(args.config, args.out)
@@ -180,26 +228,79 @@ def _check(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    print(
-        f"checked {report.pages} pages, {report.links} internal links: "
-        f"{len(report.problems)} problems, {len(report.warnings)} warnings"
-    )
+    if progress.verbosity >= NORMAL:
+        print(
+            f"checked {report.pages} pages, {report.links} internal links: "
+            f"{len(report.problems)} problems, {len(report.warnings)} warnings"
+        )
     failed = report.problems or (args.strict and report.warnings)
     return 1 if failed else 0
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _init(args: argparse.Namespace, progress: Progress) -> int:
+    from labdigest.init import init
+
+    created = init(args.directory)
+    if progress.verbosity >= NORMAL:
+        for path in created:
+            progress.detail(str(path))
+        print(
+            f"created {len(created)} files in {args.directory}; next: cd {args.directory} && make"
+        )
+    return 0
+
+
+def _serve(args: argparse.Namespace, progress: Progress) -> int:
+    import threading
+
     from labdigest import config as config_stage
-    from labdigest.serve import make_server
+    from labdigest.build import BuildOptions, build
+    from labdigest.serve import Broadcaster, make_server, watch_and_rebuild
 
     site = config_stage.load(args.config)
-    out = args.out or args.config.absolute().parent / "public"
+    root = Path(args.config).absolute().parent
+    out = args.out or root / "public"
+    options = BuildOptions(config_path=args.config, out=out, search=not args.no_search)
+
+    def rebuild() -> str | None:
+        try:
+            build(options, progress)
+        except LabdigestError as error:
+            print(f"labdigest: error: {error}", file=sys.stderr)
+            return str(error)
+        if progress.verbosity >= NORMAL:
+            print("rebuilt; reloading open pages", flush=True)
+        return None
+
+    live = None if args.no_watch else Broadcaster()
     if not (out / "index.html").is_file():
-        raise LabdigestError(f"{out} has no built site; run 'labdigest build' first")
-    server = make_server(out, args.host, args.port, site.base_path)
-    print(f"serving {out} at http://{args.host}:{args.port}{site.base_path} (Ctrl+C stops)")
+        if args.no_watch:
+            raise LabdigestError(f"{out} has no built site; run 'labdigest build' first")
+        error = rebuild()
+        if error is not None and not (out / "index.html").is_file():
+            raise LabdigestError(f"the first build failed: {error}")
+    server = make_server(
+        out, args.host, args.port, site.base_path, quiet=progress.verbosity < VERBOSE, live=live
+    )
+    stop = threading.Event()
+    if live is not None:
+        sources = [
+            p
+            for p in (root / "content", root / "templates", Path(args.config).absolute())
+            if p.exists()
+        ]
+        threading.Thread(
+            target=watch_and_rebuild, args=(sources, rebuild, live, stop), daemon=True
+        ).start()
+    print(
+        f"serving {out} at http://{args.host}:{args.port}{site.base_path} (Ctrl+C stops)",
+        flush=True,
+    )
     try:
         server.serve_forever()
     finally:
+        stop.set()
+        if live is not None:
+            live.close()
         server.server_close()
     return 0

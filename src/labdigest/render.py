@@ -17,6 +17,7 @@ from markupsafe import Markup
 from labdigest import cite, feeds, markup
 from labdigest.errors import TemplateError
 from labdigest.models import Digest, Library, OutputFile, Paper, SiteConfig, Topic
+from labdigest.progress import SILENT, Progress
 from labdigest.topics import TopicIndex
 from labdigest.views import (
     AuthorView,
@@ -83,11 +84,18 @@ class Renderer:
     # ---- the whole site ---------------------------------------------------------------
 
     def render_site(
-        self, library: Library, topics: TopicIndex, related: dict[str, tuple[str, ...]]
+        self,
+        library: Library,
+        topics: TopicIndex,
+        related: dict[str, tuple[str, ...]],
+        progress: Progress = SILENT,
     ) -> list[OutputFile]:
         context = self._context(library, topics, related)
         files: list[OutputFile] = []
-        files.extend(self._paper_pages(context))
+        total = len(context.papers)
+        for number, file in enumerate(self._paper_pages(context), start=1):
+            files.append(file)
+            progress.advance("render", number // 2, total)  # two files per paper
         files.extend(self._topic_pages(context))
         files.extend(self._digest_pages(context))
         files.extend(self._site_pages(context))

@@ -1,15 +1,52 @@
 """A local preview server for the built site, mounted at the path of base_url so that
-links behave exactly as they will on the real host."""
+links behave exactly as they will on the real host. With live reload it watches the
+sources, rebuilds, and tells open pages to reload (or shows the build error over them)
+through server-sent events; the server keeps running whatever the build does."""
 
 from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import posixpath
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+LIVE_PREFIX = "/__labdigest/"
+LIVE_SCRIPT = (Path(__file__).parent / "livereload.js").read_bytes()
+KEEPALIVE_SECONDS = 15.0
+
+
+class Broadcaster:
+    """The latest build outcome, and a way for event streams to wait for the next one."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self.version = 0
+        self.event = ""
+        self.data = ""
+        self.closed = False
+
+    def publish(self, event: str, data: dict[str, str]) -> None:
+        with self._condition:
+            self.version += 1
+            self.event, self.data = event, json.dumps(data)
+            self._condition.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> tuple[int, str, str] | None:
+        with self._condition:
+            self._condition.wait_for(lambda: self.version != seen or self.closed, timeout)
+            if self.version == seen:
+                return None
+            return self.version, self.event, self.data
+
+    def close(self) -> None:
+        with self._condition:
+            self.closed = True
+            self._condition.notify_all()
 
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
@@ -30,11 +67,87 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     }
 
     def __init__(
-        self, *args: object, directory: str, base_path: str, quiet: bool, **kwargs: object
+        self,
+        *args: object,
+        directory: str,
+        base_path: str,
+        quiet: bool,
+        live: Broadcaster | None = None,
+        **kwargs: object,
     ):
         self.base_path = base_path
         self.quiet = quiet
+        self.live = live
         super().__init__(*args, directory=directory, **kwargs)  # type: ignore[arg-type]
+
+    def do_GET(self) -> None:
+        if self.live is not None and self.path.startswith(LIVE_PREFIX):
+            self._live_route()
+            return
+        if self.live is not None and self._serves_html():
+            self._send_with_live_script()
+            return
+        super().do_GET()
+
+    def _serves_html(self) -> bool:
+        path = self.translate_path(self.path)
+        if os.path.isdir(path):
+            path = os.path.join(path, "index.html")
+        return path.endswith(".html") and os.path.isfile(path)
+
+    def _send_with_live_script(self) -> None:
+        path = self.translate_path(self.path)
+        if os.path.isdir(path):
+            if not self.path.split("?")[0].endswith("/"):
+                super().do_GET()  # the directory redirect
+                return
+            path = os.path.join(path, "index.html")
+        body = (
+            Path(path)
+            .read_bytes()
+            .replace(
+                b"</head>", b'<script src="/__labdigest/livereload.js" defer></script>\n</head>', 1
+            )
+        )
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _live_route(self) -> None:
+        assert self.live is not None
+        route = self.path[len(LIVE_PREFIX) :].split("?")[0]
+        if route == "livereload.js":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/javascript; charset=utf-8")
+            self.send_header("Content-Length", str(len(LIVE_SCRIPT)))
+            self.end_headers()
+            self.wfile.write(LIVE_SCRIPT)
+        elif route == "events":
+            self._stream_events(self.live)
+        else:
+            self.send_error(404)
+
+    def _stream_events(self, live: Broadcaster) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "keep-alive")
+        self.end_headers()
+        seen = live.version
+        if live.event == "error-message":  # a page opened while the build is broken
+            seen -= 1
+        try:
+            while not live.closed:
+                news = live.wait(seen, KEEPALIVE_SECONDS)
+                if news is None:
+                    self.wfile.write(b": keep-alive\n\n")
+                else:
+                    seen, event, data = news
+                    self.wfile.write(f"event: {event}\ndata: {data}\n\n".encode())
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            return
 
     def translate_path(self, path: str) -> str:
         route = unquote(urlsplit(path).path)
@@ -70,10 +183,15 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def make_server(
-    directory: Path, host: str, port: int, base_path: str = "/", quiet: bool = False
+    directory: Path,
+    host: str,
+    port: int,
+    base_path: str = "/",
+    quiet: bool = False,
+    live: Broadcaster | None = None,
 ) -> http.server.ThreadingHTTPServer:
     handler = functools.partial(
-        SiteHandler, directory=str(directory), base_path=base_path, quiet=quiet
+        SiteHandler, directory=str(directory), base_path=base_path, quiet=quiet, live=live
     )
     server = http.server.ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
@@ -89,3 +207,17 @@ def serve_in_background(
     thread.start()
     host, port = server.server_address[:2]
     return server, f"http://{host!s}:{port}{base_path}"
+
+
+def watch_and_rebuild(
+    paths: list[Path], rebuild: Callable[[], str | None], live: Broadcaster, stop: threading.Event
+) -> None:
+    """On every change under `paths`, rebuild; publish 'reload', or the error message."""
+    import watchfiles
+
+    for _changes in watchfiles.watch(*paths, stop_event=stop, debounce=200, step=50):
+        error = rebuild()
+        if error is None:
+            live.publish("reload", {})
+        else:
+            live.publish("error-message", {"message": error})

@@ -12,11 +12,12 @@ import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
 from labdigest.errors import BuildLockedError, LabdigestError
 from labdigest.models import OutputFile
+from labdigest.progress import SILENT, Progress
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
 _AT_FDCWD = -100
@@ -44,11 +45,12 @@ def safe_relative(path: str) -> PurePosixPath:
     return relative
 
 
-def write_files(root: Path, files: Iterable[OutputFile]) -> int:
+def write_files(root: Path, files: Sequence[OutputFile], progress: Progress = SILENT) -> int:
     """Write every file under root; two files with one path are a bug, not an overwrite."""
     written: set[PurePosixPath] = set()
     made_dirs: set[Path] = set()
-    for file in files:
+    for number, file in enumerate(files, start=1):
+        progress.advance("write", number, len(files))
         relative = safe_relative(file.path)
         if relative in written:
             raise LabdigestError(f"two pages want the same output path: {file.path}")

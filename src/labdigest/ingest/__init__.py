@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +27,7 @@ class FileReport:
     format: str | None = None
     date: str | None = None
     papers: int = 0
+    seconds: float = 0.0
     store: StoreReport = field(default_factory=StoreReport)
     problems: list[LabdigestError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -63,18 +66,23 @@ def ingest(
     date: dt.date | None = None,
     format: str = "auto",
     today: dt.date | None = None,
+    on_file: Callable[[int, int], None] = lambda done, total: None,
 ) -> IngestReport:
     store = PaperStore(content_dir)
     report = IngestReport()
-    for path in expand(paths):
+    files = expand(paths)
+    for number, path in enumerate(files, start=1):
+        on_file(number - 1, len(files))
         file_report = FileReport(str(path))
         report.files.append(file_report)
+        started = time.perf_counter()
         try:
             _ingest_file(
                 path, content_dir, store, file_report, date, format, today or dt.date.today()
             )
         except LabdigestError as error:
             file_report.problems.append(error)
+        file_report.seconds = time.perf_counter() - started
     return report
 
 
