@@ -316,3 +316,13 @@ def test_formats_build_into_pages_with_arxiv_links_math_and_withdrawn_marks(tmp_
     assert score.select_one("a[href='https://doi.org/10.1214/25-AOS0001']") is not None
     bad_formula = page("depth-completion-for-sparse-lidar")
     assert bad_formula.select_one(".abstract") is not None  # a formula never breaks a page
+
+
+def test_the_command_line_lists_exactly_the_formats_there_are_readers_for() -> None:
+    from labdigest.models import FORMAT_NAMES
+
+    assert (
+        FORMAT_NAMES
+        == tuple(f.value for f in formats.Format)
+        == tuple(f.value for f in formats.READERS)
+    )

@@ -83,6 +83,8 @@ def test_a_second_build_at_the_same_time_is_refused_clearly(
 ) -> None:
     public = build_site(site, search=False)
     before = tree_bytes(public)
+    paper = site / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
+    paper.write_text(paper.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")  # work to do
     with write.build_lock(public.absolute()):
         with pytest.raises(BuildLockedError):
             build_site(site, search=False)
@@ -177,3 +179,35 @@ def answers(browser: Any, public: Path) -> list[Any]:
     finally:
         server.shutdown()
         shutil.rmtree(public / "never", ignore_errors=True)
+
+
+# ---- rebuilds ------------------------------------------------------------------------------
+
+
+def test_a_rebuild_with_nothing_changed_writes_nothing_and_a_change_rebuilds(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = ["--config", str(site / "site.toml"), "build", "--no-search"]
+    assert main(config) == 0
+    public = site / "public"
+    before = tree_bytes(public)
+    inode = public.stat().st_ino
+    capsys.readouterr()
+    assert main(config) == 0
+    assert "nothing changed since the last build of 67 papers" in capsys.readouterr().out
+    assert public.stat().st_ino == inode and tree_bytes(public) == before
+
+    # An edit, a template change, a new option: each is a real rebuild, equal to a clean one.
+    paper = site / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
+    paper.write_text(paper.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
+    assert main(config) == 0
+    assert "built 67 papers" in capsys.readouterr().out
+    clean = build_site(site, out=site.parent / "clean", search=False)
+    assert tree_bytes(public) == tree_bytes(clean)
+    assert main([*config, "--base-url", "/digest/"]) == 0
+    assert "built 67 papers" in capsys.readouterr().out
+    # A hand-made change to the output is noticed too.
+    (public / "index.html").unlink()
+    shutil.rmtree(public / "topics")
+    assert main([*config, "--base-url", "/digest/"]) == 0
+    assert (public / "topics/index.html").is_file()

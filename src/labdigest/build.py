@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labdigest import config as config_stage
-from labdigest import content, related, search, topics, write
+from labdigest import content, fingerprint, search, topics, write
 from labdigest.config import normalize_base_url
 from labdigest.errors import ConfigError, LabdigestError
 from labdigest.models import UNSORTED_SLUG, Library
 from labdigest.progress import SILENT, Progress
-from labdigest.render import Renderer
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +40,7 @@ class BuildReport:
     indexed: int | None = None
     warnings: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    unchanged: bool = False  # the inputs were those of the last build: nothing was written
 
 
 @contextmanager
@@ -57,6 +57,24 @@ def build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
     report = BuildReport()
     root = options.root
     out = (options.out or root / "public").absolute()
+
+    with _stage(
+        report,
+        "inputs",
+        progress,
+        lambda: "unchanged: nothing to rebuild" if report.unchanged else "changed",
+    ):
+        inputs = fingerprint.compute(root, options.config_path, _options_key(options, out))
+        previous = fingerprint.unchanged(out, inputs) if out.is_dir() else None
+        report.unchanged = previous is not None
+    if previous is not None:
+        report.papers, report.files = previous.papers, previous.files
+        report.topics = dict(previous.topics)
+        report.indexed, report.warnings = previous.indexed, previous.warnings
+        if options.strict and report.warnings:
+            raise LabdigestError("--strict: " + "; ".join(report.warnings))
+        return report
+    fingerprint.forget(out)
 
     with _stage(report, "config", progress, lambda: f"{options.config_path}"):
         config = config_stage.load(options.config_path)
@@ -78,6 +96,11 @@ def build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
     if options.strict and report.warnings:
         raise LabdigestError("--strict: " + "; ".join(report.warnings))
 
+    # Imported here, not at the top: numpy, scipy, markdown-it and Jinja take most of a
+    # second to import, which a build with nothing to do should not pay.
+    from labdigest import related
+    from labdigest.render import Renderer
+
     with _stage(report, "related", progress, lambda: f"{related_count(related_papers)} links"):
         related_papers = related.related(library.papers)
 
@@ -98,7 +121,15 @@ def build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
                 raise LabdigestError(
                     f"Pagefind indexed {stats.pages} pages, expected {report.papers} papers"
                 )
+    summary = fingerprint.Summary(
+        report.papers, report.files, list(report.topics.items()), report.indexed, report.warnings
+    )
+    fingerprint.record(out, inputs, summary)
     return report
+
+
+def _options_key(options: BuildOptions, out: Path) -> dict[str, object]:
+    return {"base_url": options.base_url, "search": options.search, "out": str(out)}
 
 
 def related_count(links: dict[str, tuple[str, ...]]) -> int:

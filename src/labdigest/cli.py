@@ -21,7 +21,7 @@ def _date(text: str) -> dt.date:
 
 
 def parser() -> argparse.ArgumentParser:
-    from labdigest.ingest.formats import CHOICES
+    from labdigest.models import FORMAT_NAMES
 
     common = argparse.ArgumentParser(add_help=False)
     noise = common.add_mutually_exclusive_group()
@@ -58,7 +58,7 @@ def parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument(
         "--format",
-        choices=CHOICES,
+        choices=("auto", *FORMAT_NAMES),
         default="auto",
         help="digest format (default: detected from the content)",
     )
@@ -214,9 +214,11 @@ def _build(args: argparse.Namespace, progress: Progress) -> int:
     if progress.verbosity >= NORMAL:
         topics = ", ".join(f"{slug} {count}" for slug, count in report.topics.items())
         total = sum(report.seconds.values())
-        print(
-            f"built {report.papers} papers, {report.files} files in {total:.2f} s; topics: {topics}"
-        )
+        if report.unchanged:
+            print(f"nothing changed since the last build of {report.papers} papers")
+        else:
+            counts = f"{report.papers} papers, {report.files} files"
+            print(f"built {counts} in {total:.2f} s; topics: {topics}")
     return 0
 
 

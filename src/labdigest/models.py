@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 UNSORTED_SLUG = "unsorted"
+# The digest formats ingest reads (ingest/formats.py has a reader for each); named here so
+# that the command line can list them without importing every reader.
+FORMAT_NAMES = ("text", "arxiv-email", "hf-json", "arxiv-atom", "html")
 
 
 @dataclass(frozen=True, slots=True)

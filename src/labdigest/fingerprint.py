@@ -1,0 +1,82 @@
+"""A build's fingerprint: what the inputs were (sizes and modification times of every
+source file, the settings, the options, labdigest's own code), stored beside the output
+with the build's summary. An unchanged fingerprint and an untouched output folder mean
+there is nothing to rebuild; the stored summary stands in for the build."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from labdigest import __version__
+from labdigest.write import write_atomic
+
+PACKAGE = Path(__file__).parent
+
+
+@dataclass(slots=True)
+class Summary:
+    papers: int = 0
+    files: int = 0
+    topics: list[tuple[str, int]] = field(default_factory=list)  # in site.toml order
+    indexed: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _tree_state(folder: Path) -> list[tuple[str, int, int]]:
+    if not folder.is_dir():
+        return []
+    state = []
+    for directory, _, names in os.walk(folder):
+        for name in names:
+            stat = os.stat(os.path.join(directory, name))
+            state.append((os.path.join(directory, name), stat.st_size, stat.st_mtime_ns))
+    return sorted(state)
+
+
+def compute(root: Path, config_path: Path, options: dict[str, object]) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([__version__, options], sort_keys=True, default=str).encode())
+    digest.update(config_path.read_bytes())
+    for folder in (
+        root / "content" / "papers",
+        root / "content" / "manifests",
+        root / "templates",
+        PACKAGE,
+    ):
+        digest.update(json.dumps(_tree_state(folder)).encode())
+    return digest.hexdigest()
+
+
+def _record_path(out: Path) -> Path:
+    return out.parent / f".{out.name}.fingerprint"
+
+
+def _output_state(out: Path) -> list[int]:
+    stat = out.stat()
+    return [stat.st_ino, stat.st_mtime_ns]
+
+
+def unchanged(out: Path, fingerprint: str) -> Summary | None:
+    """The stored summary if `out` was built from exactly these inputs and not touched."""
+    try:
+        record = json.loads(_record_path(out).read_text(encoding="utf-8"))
+        if record["fingerprint"] != fingerprint or record["output"] != _output_state(out):
+            return None
+        summary = Summary(**record["summary"])
+        summary.topics = [(slug, count) for slug, count in summary.topics]
+        return summary
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def record(out: Path, fingerprint: str, summary: Summary) -> None:
+    data = {"fingerprint": fingerprint, "output": _output_state(out), "summary": asdict(summary)}
+    write_atomic(_record_path(out), json.dumps(data, sort_keys=True).encode("utf-8"))
+
+
+def forget(out: Path) -> None:
+    _record_path(out).unlink(missing_ok=True)
