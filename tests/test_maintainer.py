@@ -164,7 +164,10 @@ def test_progress_draws_a_bar_on_a_terminal_and_summary_lines_elsewhere() -> Non
 def test_quiet_and_verbose_builds(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(site / "site.toml"), "build", "--no-search", "-q"]) == 0
     assert capsys.readouterr().out == ""
-    assert main(["--config", str(site / "site.toml"), "build", "--no-search"]) == 0
+    assert (
+        main(["--config", str(site / "site.toml"), "build", "--no-search", "--base-url", "/other/"])
+        == 0
+    )
     out = capsys.readouterr().out
     for stage in ["config", "content", "topics", "related", "render", "write"]:
         assert re.search(rf"^{stage}\s+\d+ ms  ", out, re.M), stage

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -83,8 +84,12 @@ def test_a_second_build_at_the_same_time_is_refused_clearly(
 ) -> None:
     public = build_site(site, search=False)
     before = tree_bytes(public)
-    paper = site / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
-    paper.write_text(paper.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")  # work to do
+    paper = (
+        site / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
+    )
+    paper.write_text(
+        paper.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8"
+    )  # work to do
     with write.build_lock(public.absolute()):
         with pytest.raises(BuildLockedError):
             build_site(site, search=False)
@@ -103,9 +108,11 @@ def test_swap_recovers_a_site_left_aside_by_an_interrupted_swap(tmp_path: Path) 
     (old / "index.html").write_text("old site", encoding="utf-8")
     with write.staged_output(out) as stage:
         assert (out / "index.html").read_text(encoding="utf-8") == "old site"
-        (stage / "index.html").write_text("new site", encoding="utf-8")
+        (stage.path / "index.html").write_text("new site", encoding="utf-8")
     assert (out / "index.html").read_text(encoding="utf-8") == "new site"
     assert not old.exists()
+    # The replaced site is kept aside to stage the next build.
+    assert (tmp_path / ".public.prev" / "index.html").read_text(encoding="utf-8") == "old site"
 
 
 def test_output_paths_cannot_leave_the_output_folder(tmp_path: Path) -> None:
@@ -114,9 +121,11 @@ def test_output_paths_cannot_leave_the_output_folder(tmp_path: Path) -> None:
 
     for bad in ["../escape.html", "/etc/passwd", "a/../../b", "a\\b"]:
         with pytest.raises(LabdigestError):
-            write.write_files(tmp_path, [OutputFile(bad, b"x")])
+            write.write_files(write.Stage(tmp_path), [OutputFile(bad, b"x")])
     with pytest.raises(LabdigestError, match="same output path"):
-        write.write_files(tmp_path, [OutputFile("a.html", b"1"), OutputFile("a.html", b"2")])
+        write.write_files(
+            write.Stage(tmp_path), [OutputFile("a.html", b"1"), OutputFile("a.html", b"2")]
+        )
 
 
 # ---- determinism -------------------------------------------------------------------------
@@ -198,12 +207,22 @@ def test_a_rebuild_with_nothing_changed_writes_nothing_and_a_change_rebuilds(
     assert public.stat().st_ino == inode and tree_bytes(public) == before
 
     # An edit, a template change, a new option: each is a real rebuild, equal to a clean one.
-    paper = site / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
+    paper = (
+        site / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
+    )
     paper.write_text(paper.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
     assert main(config) == 0
     assert "built 67 papers" in capsys.readouterr().out
     clean = build_site(site, out=site.parent / "clean", search=False)
     assert tree_bytes(public) == tree_bytes(clean)
+    # Staged in the site of two builds ago, it wrote only what changed, and left no stale file.
+    paper.write_text(paper.read_text(encoding="utf-8") + "\nEdited again.\n", encoding="utf-8")
+    assert main(config) == 0
+    written = re.search(r"^write .* (\d+) written", capsys.readouterr().out, re.M)
+    assert written and 0 < int(written.group(1)) < 40
+    assert tree_bytes(public) == tree_bytes(
+        build_site(site, out=site.parent / "clean2", search=False)
+    )
     assert main([*config, "--base-url", "/digest/"]) == 0
     assert "built 67 papers" in capsys.readouterr().out
     # A hand-made change to the output is noticed too.
@@ -211,3 +230,17 @@ def test_a_rebuild_with_nothing_changed_writes_nothing_and_a_change_rebuilds(
     shutil.rmtree(public / "topics")
     assert main([*config, "--base-url", "/digest/"]) == 0
     assert (public / "topics/index.html").is_file()
+
+
+def test_a_large_site_rendered_on_several_cores_equals_a_single_core_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labdigest import parallel
+
+    root = copy_site(tmp_path / "site")
+    many_papers(root, 16)  # 1,072 papers: above the threshold for parallel work
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    several = tree_bytes(build_site(root, out=tmp_path / "several", search=False))
+    monkeypatch.setattr(parallel, "workers", lambda: 1)
+    single = tree_bytes(build_site(root, out=tmp_path / "single", search=False))
+    assert len(several) > 2000 and several == single

@@ -110,12 +110,17 @@ def build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
         report.pages = len(files)
 
     with write.build_lock(out), write.staged_output(out) as stage:
-        with _stage(report, "write", progress, lambda: f"{report.files} files → {out}"):
+        with _stage(
+            report,
+            "write",
+            progress,
+            lambda: f"{report.files} files, {stage.written} written → {out}",
+        ):
             report.files = write.write_files(stage, files, progress)
         if options.search:
             with _stage(report, "search", progress, lambda: f"{report.indexed} papers indexed"):
                 progress.advance("search", 0, 1)
-                stats = search.index(stage, config.language)
+                stats = search.index(stage.path, config.language)
                 report.indexed = stats.pages
             if stats.pages != report.papers:
                 raise LabdigestError(

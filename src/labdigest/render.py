@@ -14,7 +14,7 @@ from urllib.parse import quote_plus
 import jinja2
 from markupsafe import Markup
 
-from labdigest import cite, feeds, markup
+from labdigest import cite, feeds, markup, parallel
 from labdigest.errors import TemplateError
 from labdigest.models import Digest, Library, OutputFile, Paper, SiteConfig, Topic
 from labdigest.progress import SILENT, Progress
@@ -47,6 +47,7 @@ DETAIL_LABELS = {
     "upvotes": "Upvotes on Hugging Face",
 }
 EMAIL_MAX_BYTES = 95_000  # Gmail clips messages over 102 KB
+EMAIL_MIN_PAPER_BYTES = 300  # a title, a teaser and a link, in a table row
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,8 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        self.env.globals.update(site=self.site, config=config)
+        self.env.globals.update(site=self.site, config=config, card=self.card)
+        self._cards: dict[tuple[str, str, str | None, bool], Markup] = {}
 
     # ---- the whole site ---------------------------------------------------------------
 
@@ -92,10 +94,7 @@ class Renderer:
     ) -> list[OutputFile]:
         context = self._context(library, topics, related)
         files: list[OutputFile] = []
-        total = len(context.papers)
-        for number, file in enumerate(self._paper_pages(context), start=1):
-            files.append(file)
-            progress.advance("render", number // 2, total)  # two files per paper
+        files.extend(self._paper_pages(context, progress))
         files.extend(self._topic_pages(context))
         files.extend(self._digest_pages(context))
         files.extend(self._site_pages(context))
@@ -109,8 +108,13 @@ class Renderer:
         topic_views = {t.slug: self._topic_view(t, topics) for t in topics.topics}
         digest_names = {d.id: f"Digest of {format_date(d.date)}" for d in library.digests}
         keys = cite.citation_keys(library.papers)
+        # Markdown is the costliest step of a view: done on every core for a large site.
+        bodies = parallel.fork_map(markup.render, [p.body for p in library.papers])
+        abstracts = {p.slug: html for p, html in zip(library.papers, bodies, strict=True)}
         papers = {
-            p.slug: self._paper_view(p, topics, topic_views, digest_names, keys[p.slug])
+            p.slug: self._paper_view(
+                p, topics, topic_views, digest_names, keys[p.slug], abstracts[p.slug]
+            )
             for p in library.papers
         }
         digests = [self._digest_view(d, papers) for d in library.digests]
@@ -122,24 +126,32 @@ class Renderer:
 
     # ---- pages -------------------------------------------------------------------------
 
-    def _paper_pages(self, context: Context) -> Iterator[OutputFile]:
+    def _paper_pages(self, context: Context, progress: Progress) -> list[OutputFile]:
         navs: dict[str, list[DigestNav]] = {slug: [] for slug in context.papers}
         for digest in sorted(context.digests, key=lambda d: (d.date, d.id)):
             for position, paper in enumerate(digest.papers):
                 navs[paper.slug].append(_nav(digest, position))
-        for slug, view in context.papers.items():
-            related = [context.papers[s] for s in context.related.get(slug, ())]
-            yield self.page(
+
+        def render_paper(slug: str) -> tuple[OutputFile, OutputFile]:
+            view = context.papers[slug]
+            page = self.page(
                 f"papers/{slug}/index.html",
                 "paper.html",
                 paper=view,
                 navs=navs[slug],
-                related=related,
+                related=[context.papers[s] for s in context.related.get(slug, ())],
                 description=view.teaser,
                 og_type="article",
                 json_ld=json_ld(self._scholarly_article(view)),
             )
-            yield OutputFile(f"papers/{slug}/cite.bib", view.bibtex.encode("utf-8"))
+            return page, OutputFile(f"papers/{slug}/cite.bib", view.bibtex.encode("utf-8"))
+
+        pairs = parallel.fork_map(
+            render_paper,
+            list(context.papers),
+            lambda done, total: progress.advance("render", done, total),
+        )
+        return [file for pair in pairs for file in pair]
 
     def _topic_pages(self, context: Context) -> Iterator[OutputFile]:
         views = list(context.topic_views.values())
@@ -196,10 +208,13 @@ class Renderer:
             }
             return self.render_template("email.html", context).encode("utf-8")
 
-        whole = render(len(digest.papers))
-        if len(whole) <= EMAIL_MAX_BYTES:
-            return whole, len(digest.papers)
-        low, high = 0, len(digest.papers)
+        # No paper takes less than EMAIL_MIN_PAPER_BYTES, which bounds the search and
+        # spares rendering a 10,000-paper e-mail only to find that it is too long.
+        most = min(len(digest.papers), EMAIL_MAX_BYTES // EMAIL_MIN_PAPER_BYTES)
+        whole = render(most)
+        if len(whole) <= EMAIL_MAX_BYTES and most == len(digest.papers):
+            return whole, most
+        low, high = 0, most
         while low < high:  # the largest count that fits
             middle = (low + high + 1) // 2
             if len(render(middle)) <= EMAIL_MAX_BYTES:
@@ -336,6 +351,21 @@ class Renderer:
 
     # ---- templates ---------------------------------------------------------------------
 
+    def card(
+        self,
+        paper: PaperView,
+        heading: str = "h3",
+        seen: DigestView | None = None,
+        new: bool = False,
+    ) -> Markup:
+        """A paper's card, rendered once per variant: a paper is listed on its topics,
+        its digests and five papers' related lists, and the card is the same on each."""
+        key = (paper.slug, heading, seen.id if seen else None, new)
+        if key not in self._cards:
+            context = {"paper": paper, "heading": heading, "seen": seen, "new": new}
+            self._cards[key] = Markup(self.render_template("_card.html", context))
+        return self._cards[key]
+
     def page(self, out_path: str, template_name: str, **context: Any) -> OutputFile:
         path = "" if out_path == "404.html" else out_path.removesuffix("index.html")
         context.setdefault("page_url", self.site.url(path))
@@ -383,8 +413,8 @@ class Renderer:
         views: dict[str, TopicView],
         digest_names: dict[str, str],
         key: str,
+        abstract_html: str,
     ) -> PaperView:
-        abstract_html = markup.render(paper.body)
         absolute_url = self.site.absolute(f"papers/{paper.slug}/")
         return PaperView(
             slug=paper.slug,

@@ -1,6 +1,8 @@
 """The only module that writes to disk. Files are written whole or not at all (temporary
 file, then rename), and a site is built in a staging folder beside the output and swapped
-into place in one step, so a failed or killed build leaves the previous site complete."""
+into place in one step, so a failed or killed build leaves the previous site complete.
+The site it replaces is kept beside it (.public.prev) to stage the next build, which then
+writes only the files that changed."""
 
 from __future__ import annotations
 
@@ -9,11 +11,16 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import hashlib
+import json
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from labdigest.errors import BuildLockedError, LabdigestError
 from labdigest.models import OutputFile
@@ -45,22 +52,60 @@ def safe_relative(path: str) -> PurePosixPath:
     return relative
 
 
-def write_files(root: Path, files: Sequence[OutputFile], progress: Progress = SILENT) -> int:
-    """Write every file under root; two files with one path are a bug, not an overwrite."""
-    written: set[PurePosixPath] = set()
+@dataclass(slots=True)
+class Stage:
+    """The folder a build writes into: the site from two builds ago when there is one, so
+    that only what changed since is written, and `known` says what is already there."""
+
+    path: Path
+    known: dict[str, list[Any]] = field(default_factory=dict)  # path → [sha1, size, mtime_ns]
+    manifest: dict[str, list[Any]] = field(default_factory=dict)  # the same, after writing
+    written: int = 0
+
+
+def write_files(stage: Stage, files: Sequence[OutputFile], progress: Progress = SILENT) -> int:
+    """Make stage.path hold exactly `files`: write the ones that differ from what is there,
+    delete the rest. Two files with one path are a bug, not an overwrite."""
     made_dirs: set[Path] = set()
     for number, file in enumerate(files, start=1):
         progress.advance("write", number, len(files))
-        relative = safe_relative(file.path)
-        if relative in written:
+        relative = safe_relative(file.path).as_posix()
+        if relative in stage.manifest:
             raise LabdigestError(f"two pages want the same output path: {file.path}")
-        written.add(relative)
-        target = root.joinpath(*relative.parts)
+        target = stage.path / relative
+        digest = hashlib.sha1(file.content).hexdigest()
+        known = stage.known.get(relative)
+        if known is not None and known[0] == digest and _stat_matches(target, known):
+            stage.manifest[relative] = known
+            continue
         if target.parent not in made_dirs:
             target.parent.mkdir(parents=True, exist_ok=True)
             made_dirs.add(target.parent)
         target.write_bytes(file.content)
-    return len(written)
+        stat = target.stat()
+        stage.manifest[relative] = [digest, stat.st_size, stat.st_mtime_ns]
+        stage.written += 1
+    _remove_stale(stage)
+    return len(stage.manifest)
+
+
+def _stat_matches(target: Path, known: list[Any]) -> bool:
+    try:
+        stat = target.stat()
+    except OSError:
+        return False
+    return [stat.st_size, stat.st_mtime_ns] == known[1:]
+
+
+def _remove_stale(stage: Stage) -> None:
+    """Delete what an older build left that this one does not produce."""
+    for directory, _, names in os.walk(stage.path, topdown=False):
+        for name in names:
+            path = os.path.join(directory, name)
+            if os.path.relpath(path, stage.path).replace(os.sep, "/") not in stage.manifest:
+                os.unlink(path)
+        if directory != str(stage.path) and not os.listdir(directory):
+            os.rmdir(directory)
 
 
 @contextlib.contextmanager
@@ -83,17 +128,49 @@ def build_lock(out: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def staged_output(out: Path) -> Iterator[Path]:
-    """Yield an empty staging folder; if the block completes, it becomes `out`."""
+def staged_output(out: Path) -> Iterator[Stage]:
+    """Yield the staging folder; if the block completes, it becomes `out`, and the site it
+    replaces is kept aside as the next build's staging folder (deleting and rewriting
+    every file would cost more than the build itself on a large site)."""
     out = out.absolute()
     _recover(out)
-    stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    previous, previous_manifest = _aside(out), _manifest_path(_aside(out))
+    stage = Stage(out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}")
+    if previous.is_dir():
+        os.rename(previous, stage.path)
+        stage.known = _load_manifest(previous_manifest)
+    else:
+        stage.path.mkdir(mode=0o755)
+    previous_manifest.unlink(missing_ok=True)
     try:
         yield stage
-        stage.chmod(0o755)  # mkdtemp makes 0700; a web server must read the site
-        _swap_into_place(stage, out)
+        stage.path.chmod(0o755)
+        old = _swap_into_place(stage.path, out)
+        if old is not None:
+            os.rename(old, previous)
+            current_manifest = _manifest_path(out)
+            if current_manifest.exists():
+                os.replace(current_manifest, previous_manifest)
+        write_atomic(_manifest_path(out), json.dumps(stage.manifest, sort_keys=True).encode())
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        if stage.path.exists():
+            shutil.rmtree(stage.path, ignore_errors=True)
+
+
+def _aside(out: Path) -> Path:
+    return out.parent / f".{out.name}.prev"
+
+
+def _manifest_path(tree: Path) -> Path:
+    return tree.parent / f"{tree.name if tree.name.startswith('.') else '.' + tree.name}.files.json"
+
+
+def _load_manifest(path: Path) -> dict[str, list[Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _recover(out: Path) -> None:
@@ -105,21 +182,21 @@ def _recover(out: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _swap_into_place(stage: Path, out: Path) -> None:
+def _swap_into_place(stage: Path, out: Path) -> Path | None:
+    """Put stage at `out` in one step; returns where the old site now is, if there was one."""
     if not out.exists():
         os.rename(stage, out)
-        return
+        return None
     if not out.is_dir() or out.is_symlink():
         raise LabdigestError(f"{out} exists and is not a folder; refusing to replace it")
     if _exchange(stage, out):
-        return  # stage now holds the old site, removed by the caller
-    # No atomic exchange on this system: two renames, the old site kept until the end so
+        return stage  # stage now holds the old site
+    # No atomic exchange on this system: two renames, the old site kept aside first so
     # that _recover() can put it back if the process dies in between.
-    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-    os.rmdir(old)
+    old = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
     os.rename(out, old)
     os.rename(stage, out)
-    shutil.rmtree(old, ignore_errors=True)
+    return old
 
 
 def _exchange(a: Path, b: Path) -> bool:
