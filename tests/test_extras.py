@@ -252,6 +252,10 @@ def test_a_large_digest_email_stays_under_100_kb(tmp_path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     shown = text.count("<h2 ")
     assert 60 < shown < 150 and f"And {150 - shown} more papers on the site." in text
+    home = soup_of(public / "index.html")
+    assert len(home.select(".paper-list .card")) == 100  # the rest are on the digest's page
+    assert home.select_one(".more-link a")["href"] == "/digests/big/"
+    assert home.select_one(".more-link a").get_text() == "See all 150 papers of this digest"
 
 
 # ---- lab view, notes, what's new ------------------------------------------------------

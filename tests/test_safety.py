@@ -244,3 +244,21 @@ def test_a_large_site_rendered_on_several_cores_equals_a_single_core_build(
     monkeypatch.setattr(parallel, "workers", lambda: 1)
     single = tree_bytes(build_site(root, out=tmp_path / "single", search=False))
     assert len(several) > 2000 and several == single
+
+
+def test_an_error_in_a_worker_process_keeps_its_file_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labdigest import parallel
+    from labdigest.errors import TemplateError
+
+    root = copy_site(tmp_path / "site")
+    many_papers(root, 16)
+    template = root / "templates/paper.html"
+    lines = template.read_text(encoding="utf-8").splitlines()
+    lines[20] = "{{ paper.no_such_field }}"  # fails while the workers render paper pages
+    template.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    with pytest.raises(TemplateError) as error:
+        build_site(root, search=False)
+    assert str(error.value).startswith(f"{template}:21: ") and "no_such_field" in str(error.value)

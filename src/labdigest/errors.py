@@ -15,6 +15,10 @@ class LabdigestError(Exception):
         self.path = str(path) if path is not None else None
         self.line = line
 
+    def __reduce__(self) -> tuple[type[LabdigestError], tuple[str, str | None, int | None]]:
+        # Errors raised in a worker process travel back pickled: keep the path and line.
+        return (self.__class__, (self.message, self.path, self.line))
+
     def __str__(self) -> str:
         if self.path is None:
             return self.message

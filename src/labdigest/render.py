@@ -46,6 +46,7 @@ DETAIL_LABELS = {
     "updated": "Updated",
     "upvotes": "Upvotes on Hugging Face",
 }
+HOME_PAPERS = 100  # the home page shows this many of the latest digest; its page has all
 EMAIL_MAX_BYTES = 95_000  # Gmail clips messages over 102 KB
 EMAIL_MIN_PAPER_BYTES = 300  # a title, a teaser and a link, in a table row
 
@@ -237,6 +238,7 @@ class Renderer:
             seen_before=seen_before,
             topics=list(context.topic_views.values()),
             paper_count=len(context.papers),
+            home_papers=HOME_PAPERS,
             digest_count=len(context.digests),
         )
         yield self.page(

@@ -99,12 +99,14 @@ def _stat_matches(target: Path, known: list[Any]) -> bool:
 
 def _remove_stale(stage: Stage) -> None:
     """Delete what an older build left that this one does not produce."""
-    for directory, _, names in os.walk(stage.path, topdown=False):
+    root = str(stage.path)
+    prefix = len(root) + 1
+    for directory, _, names in os.walk(root, topdown=False):
+        relative = directory[prefix:].replace(os.sep, "/")
         for name in names:
-            path = os.path.join(directory, name)
-            if os.path.relpath(path, stage.path).replace(os.sep, "/") not in stage.manifest:
-                os.unlink(path)
-        if directory != str(stage.path) and not os.listdir(directory):
+            if (f"{relative}/{name}" if relative else name) not in stage.manifest:
+                os.unlink(os.path.join(directory, name))
+        if directory != root and not os.listdir(directory):
             os.rmdir(directory)
 
 
