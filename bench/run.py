@@ -10,6 +10,7 @@ table and writes it to bench/results.md."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,15 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_BENCH = REPO.parent / "shared" / "bench"
 WORK = REPO / "bench" / "work"
 PYTHON = sys.executable
+
+
+LAST_OUTPUT = {"stdout": ""}
+
+
+def stage_seconds(name: str) -> str:
+    """A stage's time from the last labdigest run's summary lines ("related  2841 ms ...")."""
+    match = re.search(rf"^{name}\s+(\d+) ms", LAST_OUTPUT["stdout"], re.M)
+    return f"{int(match.group(1)) / 1000:.2f}" if match else "-"
 
 
 def timed(command: list[str], cwd: Path) -> tuple[float, int]:
@@ -34,6 +44,7 @@ def timed(command: list[str], cwd: Path) -> tuple[float, int]:
         check=False,
     )
     elapsed = time.perf_counter() - started
+    LAST_OUTPUT["stdout"] = result.stdout
     if result.returncode != 0:
         sys.exit(f"failed: {' '.join(command)}\n{result.stderr}")
     return elapsed, int(report.read_text().split()[-1])
@@ -68,6 +79,7 @@ def bench_size(size: int) -> dict[str, str]:
     row["ingest"] = f"{seconds:.2f}"
     seconds, peak = timed(labdigest("build", "--no-search"), site)
     row["build, no search"] = f"{seconds:.2f}"
+    row["of which related"] = stage_seconds("related")
     row["peak MiB (no search)"] = f"{peak / 1024:.0f}"
     pagefind = [
         PYTHON,
