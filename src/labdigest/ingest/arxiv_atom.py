@@ -10,7 +10,7 @@ import feedparser
 
 from labdigest.errors import IngestError
 from labdigest.ingest.base import DateHint, Entry, ReadResult
-from labdigest.ingest.tex import tex_to_unicode
+from labdigest.ingest.tex import tex_entry, tex_to_unicode
 from labdigest.slugs import arxiv_base_id
 
 ABS_RE = re.compile(r"arxiv\.org/abs/(.+?)/?$")
@@ -81,14 +81,6 @@ def _entry(raw: Any, index: int) -> tuple[Entry, dt.date]:
         extra.append(("updated", updated))
     authors = tuple(_text(a.get("name")) for a in raw.get("authors", []) if _text(a.get("name")))
     return (
-        Entry(
-            title=tex_to_unicode(title),
-            abstract=tex_to_unicode(abstract),
-            line=index,
-            authors=authors,
-            arxiv=arxiv,
-            links=tuple(links),
-            extra=tuple(extra),
-        ),
+        tex_entry(title, abstract, index, authors, arxiv, links, extra),
         dt.date.fromisoformat(updated) if updated else dt.date.min,
     )

@@ -72,15 +72,7 @@ def _blocks(lines: list[str], result: ReadResult, path: str) -> list[_Block]:
         line = raw.rstrip()
         signature = SIGNATURE_RE.match(line)
         if signature and (number == 1 or lines[number - 2].strip() == "\\\\"):
-            if current is not None and current.trailer is None:
-                result.problems.append(
-                    IngestError(
-                        "entry has no '\\\\ ( https://arxiv.org/abs/… )' trailer; skipped",
-                        path,
-                        current.line,
-                    )
-                )
-                blocks.pop()
+            _drop_unfinished(current, blocks, result, path)
             kind = _kind(signature.group(2) or "")
             current = _Block(number, signature.group(1), kind)
             blocks.append(current)
@@ -102,16 +94,18 @@ def _blocks(lines: list[str], result: ReadResult, path: str) -> list[_Block]:
             current.fields[key] = f"{current.fields[key]} {line.strip()}".strip()
         elif line.lower().startswith("replaced with revised version"):
             current.kind = "replaced"
-    if current is not None and current.trailer is None:
-        result.problems.append(
-            IngestError(
-                "entry has no '\\\\ ( https://arxiv.org/abs/… )' trailer; skipped",
-                path,
-                current.line,
-            )
-        )
-        blocks.pop()
+    _drop_unfinished(current, blocks, result, path)
     return blocks
+
+
+def _drop_unfinished(
+    current: _Block | None, blocks: list[_Block], result: ReadResult, path: str
+) -> None:
+    """An entry that never reached its trailer was cut off: report it, keep the rest."""
+    if current is not None and current.trailer is None:
+        message = "entry has no '\\\\ ( https://arxiv.org/abs/… )' trailer; skipped"
+        result.problems.append(IngestError(message, path, current.line))
+        blocks.pop()
 
 
 def _kind(note: str) -> str:

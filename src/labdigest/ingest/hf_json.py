@@ -9,7 +9,7 @@ from typing import Any
 
 from labdigest.errors import IngestError
 from labdigest.ingest.base import DateHint, Entry, ReadResult
-from labdigest.ingest.tex import tex_to_unicode
+from labdigest.ingest.tex import tex_entry
 from labdigest.slugs import arxiv_base_id
 
 
@@ -86,15 +86,7 @@ def _entry(item: Any, index: int) -> tuple[Entry, dt.date | None]:
         extra.append(("published", str(published_text)[:10]))
     published = _date(item.get("publishedAt") or paper.get("publishedAt"))
     return (
-        Entry(
-            title=tex_to_unicode(title),
-            abstract=tex_to_unicode(abstract),
-            line=index,
-            authors=authors,
-            arxiv=arxiv,
-            links=tuple(links),
-            extra=tuple(extra),
-        ),
+        tex_entry(title, abstract, index, authors, arxiv, links, extra),
         published,
     )
 

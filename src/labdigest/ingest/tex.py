@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from labdigest.ingest.base import Entry
+
 _ACCENTS = {
     "'": "\u0301",
     "`": "\u0300",
@@ -52,6 +54,27 @@ _LETTER_RE = re.compile(r"\\(ss|ae|AE|oe|OE|aa|AA|[oOlLij])(?![A-Za-z])\s?")
 _ESCAPE_RE = re.compile(r"\\([%&_#${}])")
 _BRACED_SINGLE_RE = re.compile(r"\{(\w)\}")  # {é} left around a converted accent
 _MATH_RE = re.compile(r"(?<!\\)\$[^$]+?(?<!\\)\$")
+
+
+def tex_entry(
+    title: str,
+    abstract: str,
+    line: int,
+    authors: tuple[str, ...] = (),
+    arxiv: str | None = None,
+    links: list[tuple[str, str]] | tuple[tuple[str, str], ...] = (),
+    extra: list[tuple[str, object]] | tuple[tuple[str, object], ...] = (),
+) -> Entry:
+    """An Entry from arXiv metadata, whose title and abstract are TeX."""
+    return Entry(
+        title=tex_to_unicode(title),
+        abstract=tex_to_unicode(abstract),
+        line=line,
+        authors=authors,
+        arxiv=arxiv,
+        links=tuple(links),
+        extra=tuple(extra),
+    )
 
 
 def tex_to_unicode(text: str) -> str:
