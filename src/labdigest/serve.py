@@ -20,6 +20,15 @@ LIVE_SCRIPT = (Path(__file__).parent / "livereload.js").read_bytes()
 KEEPALIVE_SECONDS = 15.0
 
 
+def cache_control(path: str) -> str:
+    """As the README advises for any host: Pagefind's chunks are named by their content
+    and never change, so a browser may keep them; everything else is checked each time."""
+    name = path.rsplit("/", 1)[-1]
+    if "/pagefind/" in path and name not in ("pagefind.js", "pagefind-entry.json") and "." in name:
+        return "public, max-age=31536000, immutable"
+    return "no-cache"
+
+
 class Broadcaster:
     """The latest build outcome, and a way for event streams to wait for the next one."""
 
@@ -174,7 +183,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         super().send_error(code, message, explain)
 
     def end_headers(self) -> None:
-        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Cache-Control", cache_control(urlsplit(self.path).path))
         super().end_headers()
 
     def log_message(self, format: str, *args: object) -> None:
