@@ -96,7 +96,10 @@ def subpath_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     paper.write_text(
         paper.read_text(encoding="utf-8").replace(
-            "source:", "authors:\n- Evin Pınar Örnek\n- Yann Labbé\narxiv: '2311.18809'\nsource:", 1
+            "source:",
+            "authors:\n- Evin Pınar Örnek\n- Yann Labbé\narxiv: '2311.18809'\n"
+            "notes: Our reading group tried it on the *zebrafish* rig.\nsource:",
+            1,
         ),
         encoding="utf-8",
     )
@@ -244,6 +247,10 @@ def test_search_under_a_sub_path_finds_authors_and_ids_with_working_links(
         result_titles(page)[0]
         == "FoundPose: Unseen Object Pose Estimation with Foundation Features"
     )
+    page.goto(f"{subpath_url}search/?q=zebrafish")  # a word found only in the lab notes
+    assert result_titles(page) == [
+        "FoundPose: Unseen Object Pose Estimation with Foundation Features"
+    ]
     page.goto(f"{subpath_url}search/?q=DepthMaster")
     result_titles(page)
     link = page.locator("#search-results li.result h2 a").first
