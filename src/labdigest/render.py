@@ -21,31 +21,22 @@ from labdigest.progress import SILENT, Progress
 from labdigest.topics import TopicIndex
 from labdigest.views import (
     AuthorView,
-    Detail,
     DigestNav,
     DigestView,
     Link,
     PaperView,
     Site,
     TopicView,
+    details,
+    digest_nav,
     format_date,
     json_ld,
+    paper_links,
     person_key,
     plain_text,
     teaser,
 )
 
-LINK_LABELS = {"code": "Code", "project": "Project page", "pdf": "PDF", "other": "Link"}
-# Front-matter fields that readers fill from arXiv and HF metadata, shown as facts.
-DETAIL_LABELS = {
-    "categories": "Categories",
-    "comments": "Comments",
-    "journal_ref": "Journal reference",
-    "doi": "DOI",
-    "published": "First published",
-    "updated": "Updated",
-    "upvotes": "Upvotes on Hugging Face",
-}
 HOME_PAPERS = 100  # the home page shows this many of the latest digest; its page has all
 EMAIL_MAX_BYTES = 95_000  # Gmail clips messages over 102 KB
 EMAIL_MIN_PAPER_BYTES = 300  # a title, a teaser and a link, in a table row
@@ -131,7 +122,7 @@ class Renderer:
         navs: dict[str, list[DigestNav]] = {slug: [] for slug in context.papers}
         for digest in sorted(context.digests, key=lambda d: (d.date, d.id)):
             for position, paper in enumerate(digest.papers):
-                navs[paper.slug].append(_nav(digest, position))
+                navs[paper.slug].append(digest_nav(digest, position))
 
         def render_paper(slug: str) -> tuple[OutputFile, OutputFile]:
             view = context.papers[slug]
@@ -428,7 +419,7 @@ class Renderer:
             year=paper.date[:4],
             authors=tuple(AuthorView(a, person_key(a) in self.members) for a in paper.authors),
             arxiv=paper.arxiv,
-            links=_paper_links(paper),
+            links=paper_links(paper),
             topics=tuple(views[slug] for slug in topics.of_paper[paper.slug]),
             phrases=tuple(Link(p, self.site.search_url(p)) for p in topics.phrases_of[paper.slug]),
             digests=tuple(
@@ -439,7 +430,7 @@ class Renderer:
             abstract_html=Markup(abstract_html),  # markdown-it output, raw HTML off
             abstract_text=plain_text(abstract_html),
             teaser=teaser(plain_text(abstract_html)),
-            details=_details(paper),
+            details=details(paper),
             withdrawn=str(dict(paper.extra).get("withdrawn") or "") or None,
             notes_html=Markup(markup.render(paper.notes)) if paper.notes else None,
             cite_key=key,
@@ -464,49 +455,6 @@ class Renderer:
 
 def _bib(papers: list[PaperView] | tuple[PaperView, ...]) -> bytes:
     return "\n".join(p.bibtex for p in sorted(papers, key=lambda p: p.cite_key)).encode("utf-8")
-
-
-def _paper_links(paper: Paper) -> tuple[Link, ...]:
-    links: list[Link] = []
-    if paper.arxiv:
-        links += [
-            Link("arXiv", f"https://arxiv.org/abs/{paper.arxiv}"),
-            Link("PDF", f"https://arxiv.org/pdf/{paper.arxiv}"),
-            Link("HTML", f"https://arxiv.org/html/{paper.arxiv}"),
-        ]
-    for kind, url in paper.links:
-        if kind == "pdf" and paper.arxiv:
-            continue
-        links.append(Link(LINK_LABELS.get(kind, kind), url))
-    return tuple(links)
-
-
-def _details(paper: Paper) -> tuple[Detail, ...]:
-    extra = dict(paper.extra)
-    details = []
-    for key, label in DETAIL_LABELS.items():
-        value = extra.get(key)
-        if value is None or isinstance(value, (list, dict)) or value == "":
-            continue
-        text = str(value)
-        url = f"https://doi.org/{text}" if key == "doi" and not text.startswith("http") else None
-        details.append(Detail(label, text, url))
-    return tuple(details)
-
-
-def _nav(digest: DigestView, position: int) -> DigestNav:
-    def link(index: int) -> Link | None:
-        if 0 <= index < len(digest.papers):
-            return Link(digest.papers[index].title, digest.papers[index].url)
-        return None
-
-    return DigestNav(
-        digest=Link(digest.date_text, digest.url),
-        position=position + 1,
-        total=len(digest.papers),
-        previous=link(position - 1),
-        next=link(position + 1),
-    )
 
 
 def _template_position(traceback: Any, templates_dir: Path, name: str) -> tuple[str, int | None]:

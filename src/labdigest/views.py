@@ -11,7 +11,7 @@ from urllib.parse import quote_plus
 
 from markupsafe import Markup
 
-from labdigest.models import SiteConfig
+from labdigest.models import Paper, SiteConfig
 from labdigest.slugs import ascii_words
 
 MONTHS = (
@@ -33,6 +33,17 @@ FOLD_LENGTH = 800  # about 8 lines of the paper page's measure: longer abstracts
 FOLD_TEASER_LENGTH = 480
 AUTHORS_SHOWN = 8
 _TAG_RE = re.compile(r"<[^>]+>")
+LINK_LABELS = {"code": "Code", "project": "Project page", "pdf": "PDF", "other": "Link"}
+# Front-matter fields that readers fill from arXiv and HF metadata, shown as facts.
+DETAIL_LABELS = {
+    "categories": "Categories",
+    "comments": "Comments",
+    "journal_ref": "Journal reference",
+    "doi": "DOI",
+    "published": "First published",
+    "updated": "Updated",
+    "upvotes": "Upvotes on Hugging Face",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,3 +209,46 @@ def json_ld(data: dict[str, object]) -> Markup:
     text = json.dumps(data, ensure_ascii=False, sort_keys=True)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(text)
+
+
+def paper_links(paper: Paper) -> tuple[Link, ...]:
+    links: list[Link] = []
+    if paper.arxiv:
+        links += [
+            Link("arXiv", f"https://arxiv.org/abs/{paper.arxiv}"),
+            Link("PDF", f"https://arxiv.org/pdf/{paper.arxiv}"),
+            Link("HTML", f"https://arxiv.org/html/{paper.arxiv}"),
+        ]
+    for kind, url in paper.links:
+        if kind == "pdf" and paper.arxiv:
+            continue
+        links.append(Link(LINK_LABELS.get(kind, kind), url))
+    return tuple(links)
+
+
+def details(paper: Paper) -> tuple[Detail, ...]:
+    extra = dict(paper.extra)
+    details = []
+    for key, label in DETAIL_LABELS.items():
+        value = extra.get(key)
+        if value is None or isinstance(value, (list, dict)) or value == "":
+            continue
+        text = str(value)
+        url = f"https://doi.org/{text}" if key == "doi" and not text.startswith("http") else None
+        details.append(Detail(label, text, url))
+    return tuple(details)
+
+
+def digest_nav(digest: DigestView, position: int) -> DigestNav:
+    def link(index: int) -> Link | None:
+        if 0 <= index < len(digest.papers):
+            return Link(digest.papers[index].title, digest.papers[index].url)
+        return None
+
+    return DigestNav(
+        digest=Link(digest.date_text, digest.url),
+        position=position + 1,
+        total=len(digest.papers),
+        previous=link(position - 1),
+        next=link(position + 1),
+    )
