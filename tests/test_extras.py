@@ -418,3 +418,26 @@ def test_no_serious_accessibility_violations(
         context.close()
         server.shutdown()
     assert found == []
+
+
+@pytest.mark.browser
+def test_pages_fit_a_320_px_phone_without_sideways_scrolling(
+    browser: Any, example_public: Path
+) -> None:
+    from labdigest.serve import serve_in_background
+
+    server, url = serve_in_background(example_public, "/")
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    try:
+        page = context.new_page()
+        for path in AXE_PAGES:
+            page.goto(url + path)
+            if path.startswith("search/"):
+                page.wait_for_selector("#search-results li.result")
+            width = page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            assert width[0] <= width[1], (path, width)
+    finally:
+        context.close()
+        server.shutdown()
