@@ -256,8 +256,11 @@ def _serve(args: argparse.Namespace, progress: Progress) -> int:
     import threading
 
     from labdigest import config as config_stage
+    from labdigest import parallel
     from labdigest.build import BuildOptions, build
     from labdigest.serve import Broadcaster, make_server, watch_and_rebuild
+
+    parallel.enabled = False  # rebuilds run beside the server's threads: no forking
 
     site = config_stage.load(args.config)
     root = Path(args.config).absolute().parent

@@ -14,6 +14,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MIN_ITEMS = 1000  # below this, starting processes costs more than it saves
+# Forking a process that runs other threads (the preview server) could copy a lock held
+# by one of them; `labdigest serve` turns this off and builds on one core.
+enabled = True
 CHUNK = 250
 
 _work: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
@@ -38,7 +41,8 @@ def fork_map(
     global _work
     count = workers()
     if (
-        count == 1
+        not enabled
+        or count == 1
         or len(items) < MIN_ITEMS
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
