@@ -34,6 +34,13 @@ def build_site(root: Path, **options: object) -> Path:
     return out if isinstance(out, Path) else root / "public"
 
 
+def add_front_matter(paper: Path, lines: str) -> None:
+    """Add front-matter lines (YAML, ending in a newline) to a paper file, before its
+    'source:' line, as a maintainer editing it by hand would."""
+    text = paper.read_text(encoding="utf-8")
+    paper.write_text(text.replace("source:", lines + "source:", 1), encoding="utf-8")
+
+
 def tree_bytes(folder: Path) -> dict[str, bytes]:
     return {
         p.relative_to(folder).as_posix(): p.read_bytes()

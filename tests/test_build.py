@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import build_site, copy_site, tree_bytes
+from conftest import add_front_matter, build_site, copy_site, tree_bytes
 from labdigest.cli import main
 from labdigest.errors import ContentError, TemplateError
 from labdigest.ingest import ingest
@@ -150,12 +150,9 @@ def test_arxiv_and_code_links_show_when_known(site: Path) -> None:
     paper = (
         site / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
     )
-    text = paper.read_text(encoding="utf-8").replace(
-        "source:",
-        "arxiv: 2402.12345\nlinks:\n  code: https://github.com/example/foundpose\nsource:",
-        1,
+    add_front_matter(
+        paper, "arxiv: 2402.12345\nlinks:\n  code: https://github.com/example/foundpose\n"
     )
-    paper.write_text(text, encoding="utf-8")
     public = build_site(site, search=False)
     soup = BeautifulSoup(
         (
@@ -252,10 +249,7 @@ def test_unknown_pinned_topic_is_an_error_with_its_line(site: Path) -> None:
     paper = (
         site / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
     )
-    paper.write_text(
-        paper.read_text(encoding="utf-8").replace("source:", "topics:\n- nope\nsource:", 1),
-        encoding="utf-8",
-    )
+    add_front_matter(paper, "topics:\n- nope\n")
     with pytest.raises(ContentError) as error:
         build_site(site, search=False)
     assert str(error.value) == f"{paper}:6: unknown topic 'nope' (topics are defined in site.toml)"

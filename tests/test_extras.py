@@ -16,7 +16,7 @@ import pytest
 from bs4 import BeautifulSoup
 from pybtex.database import parse_string
 
-from conftest import REPO, build_site, copy_site
+from conftest import REPO, add_front_matter, build_site, copy_site
 from labdigest import content
 from labdigest.ingest import ingest
 from labdigest.related import related
@@ -172,13 +172,9 @@ def test_bibtex_files_parse_and_keys_are_unique(example_public: Path) -> None:
 
 def test_arxiv_papers_get_the_arxiv_misc_form(site: Path) -> None:
     paper = site / "content/papers" / f"{DEPTHMASTER}.md"
-    paper.write_text(
-        paper.read_text(encoding="utf-8").replace(
-            "source:",
-            "authors:\n- Ziyang Song\n- Zerong Wang\narxiv: '2501.02576'\nprimary_category: cs.CV\nsource:",
-            1,
-        ),
-        encoding="utf-8",
+    add_front_matter(
+        paper,
+        "authors:\n- Ziyang Song\n- Zerong Wang\narxiv: '2501.02576'\nprimary_category: cs.CV\n",
     )
     public = build_site(site, search=False)
     database = parse_string(
@@ -268,12 +264,7 @@ def test_lab_members_are_highlighted_and_listed(site: Path) -> None:
         encoding="utf-8",
     )
     paper = site / "content/papers" / f"{DEPTHMASTER}.md"
-    paper.write_text(
-        paper.read_text(encoding="utf-8").replace(
-            "source:", "authors:\n- Ada Lovelace\n- jose  MARTINEZ\nsource:", 1
-        ),
-        encoding="utf-8",
-    )
+    add_front_matter(paper, "authors:\n- Ada Lovelace\n- jose  MARTINEZ\n")
     public = build_site(site, search=False)
     page = soup_of(public / "papers" / DEPTHMASTER / "index.html")
     assert [s.get_text() for s in page.select(".authors strong.member")] == ["jose MARTINEZ"]
@@ -288,13 +279,8 @@ def test_lab_members_are_highlighted_and_listed(site: Path) -> None:
 
 def test_notes_render_as_lab_notes_inside_the_searchable_body(site: Path) -> None:
     paper = site / "content/papers" / f"{DEPTHMASTER}.md"
-    paper.write_text(
-        paper.read_text(encoding="utf-8").replace(
-            "source:",
-            "notes: |\n  We should *try* the Fourier module on our rig. <script>x()</script>\nsource:",
-            1,
-        ),
-        encoding="utf-8",
+    add_front_matter(
+        paper, "notes: |\n  We should *try* the Fourier module on our rig. <script>x()</script>\n"
     )
     public = build_site(site, search=False)
     soup = soup_of(public / "papers" / DEPTHMASTER / "index.html")
@@ -341,10 +327,7 @@ def test_papers_json_exports_every_paper(example_public: Path) -> None:
 def test_long_abstracts_and_author_lists_fold(site: Path) -> None:
     paper = site / "content/papers" / f"{DEPTHMASTER}.md"
     authors = "".join(f"- Author Number{i}\n" for i in range(12))
-    paper.write_text(
-        paper.read_text(encoding="utf-8").replace("source:", f"authors:\n{authors}source:", 1),
-        encoding="utf-8",
-    )
+    add_front_matter(paper, f"authors:\n{authors}")
     public = build_site(site, search=False)
     soup = soup_of(public / "papers" / DEPTHMASTER / "index.html")
     assert (

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import build_site, copy_site, tree_bytes
+from conftest import add_front_matter, build_site, copy_site, tree_bytes
 from labdigest.cli import main
 
 HOSTILE = Path(__file__).parent / "data" / "hostile"
@@ -198,14 +198,10 @@ def test_markup_in_authors_and_hand_edited_fields_is_escaped(victim: Path) -> No
         victim
         / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
     )
-    paper.write_text(
-        paper.read_text(encoding="utf-8").replace(
-            "source:",
-            "authors:\n- <script>alert(1)</script>\n- '\"><img src=x onerror=alert(2)>'\n"
-            "links:\n  code: https://example.org/?a=1&b='x'\nsource:",
-            1,
-        ),
-        encoding="utf-8",
+    add_front_matter(
+        paper,
+        "authors:\n- <script>alert(1)</script>\n- '\"><img src=x onerror=alert(2)>'\n"
+        "links:\n  code: https://example.org/?a=1&b='x'\n",
     )
     public = build_site(victim, search=False)
     assert_inert(public)
@@ -240,12 +236,7 @@ def test_links_that_are_not_http_are_refused_with_their_line(victim: Path, url: 
         victim
         / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
     )
-    paper.write_text(
-        paper.read_text(encoding="utf-8").replace(
-            "source:", f"links:\n  project: '{url}'\nsource:", 1
-        ),
-        encoding="utf-8",
-    )
+    add_front_matter(paper, f"links:\n  project: '{url}'\n")
     with pytest.raises(ContentError) as error:
         build_site(victim, search=False)
     assert str(error.value) == f"{paper}:6: link 'project' must be an http:// or https:// URL"

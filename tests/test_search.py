@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import REPO, build_site, copy_site
+from conftest import REPO, add_front_matter, build_site, copy_site
 from labdigest import content
 from labdigest.search import indexed_pages
 from labdigest.serve import make_server, serve_in_background
@@ -94,14 +94,10 @@ def subpath_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     paper = (
         root / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
     )
-    paper.write_text(
-        paper.read_text(encoding="utf-8").replace(
-            "source:",
-            "authors:\n- Evin Pınar Örnek\n- Yann Labbé\narxiv: '2311.18809'\n"
-            "notes: Our reading group tried it on the *zebrafish* rig.\nsource:",
-            1,
-        ),
-        encoding="utf-8",
+    add_front_matter(
+        paper,
+        "authors:\n- Evin Pınar Örnek\n- Yann Labbé\narxiv: '2311.18809'\n"
+        "notes: Our reading group tried it on the *zebrafish* rig.\n",
     )
     return build_site(root, base_url="/digest/")
 

@@ -30,7 +30,9 @@ def _tree_state(folder: Path) -> list[tuple[str, int, int]]:
     if not folder.is_dir():
         return []
     state = []
-    for directory, _, names in os.walk(folder):
+    for directory, folders, names in os.walk(folder):
+        # Python writes __pycache__ as modules are first imported: not an input.
+        folders[:] = [f for f in folders if f != "__pycache__"]
         for name in names:
             stat = os.stat(os.path.join(directory, name))
             state.append((os.path.join(directory, name), stat.st_size, stat.st_mtime_ns))

@@ -43,8 +43,7 @@ def read(text: str, path: str) -> ReadResult:
         result.entries.append(entry)
         dates.append(updated)
     if dates:
-        latest = max(dates)
-        result.date = DateHint(1, latest.month, latest.day, latest.year)
+        result.date = DateHint.from_date(max(dates))
     return result
 
 

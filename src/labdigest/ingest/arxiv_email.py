@@ -5,7 +5,6 @@ cross-lists, then replacements (which often carry no abstract)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import email.utils
 import re
 from dataclasses import dataclass, field
@@ -180,6 +179,5 @@ def _digest_date(lines: list[str], blocks: list[_Block]) -> DateHint | None:
         except (TypeError, ValueError):
             continue
     if dates:
-        latest: dt.date = max(dates)
-        return DateHint(1, latest.month, latest.day, latest.year)
+        return DateHint.from_date(max(dates))
     return None

@@ -31,6 +31,10 @@ class DateHint:
     day: int
     year: int | None = None
 
+    @classmethod
+    def from_date(cls, day: dt.date, line: int = 1) -> DateHint:
+        return cls(line, day.month, day.day, day.year)
+
 
 @dataclass(slots=True)
 class ReadResult:

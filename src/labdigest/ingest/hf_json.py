@@ -39,8 +39,7 @@ def read(text: str, path: str) -> ReadResult:
         if published:
             dates.append(published)
     if dates:
-        day = max(dates)
-        result.date = DateHint(1, day.month, day.day, day.year)
+        result.date = DateHint.from_date(max(dates))
     return result
 
 
