@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 from bs4 import BeautifulSoup
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from labdigest import markup
 from labdigest.markup import escape_text, render
 
 LITERAL_CASES = [
@@ -66,3 +69,30 @@ def test_raw_html_in_a_hand_edited_body_is_not_passed_through() -> None:
     )
     assert soup.find("script") is None
     assert all(not a["href"].startswith("javascript:") for a in soup.find_all("a"))
+
+
+# Mostly prose characters, so that many samples take the shortcut, and some of every kind
+# that can make markup.
+PROSE = st.text(
+    alphabet=st.sampled_from(
+        list("ab1. -#>+=()\"'\n\t\\`*_[]<>&!$:/w\u00a0é") + list("abc .,\n") * 4
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=3000)
+@given(PROSE)
+def test_plain_prose_shortcut_matches_markdown_it(text: str) -> None:
+    shortcut = markup.render_plain(text)
+    if shortcut is not None:
+        assert shortcut == markup.renderer().render(text)
+
+
+def test_a_typical_abstract_takes_the_shortcut_and_renders_like_markdown_it() -> None:
+    abstract = (
+        'We present "DepthFM", a model (1) trained on 2.5M images, i.e., fast.\n'
+        "It generalizes: 93% accuracy.\n\nSecond paragraph, project page example.org/x."
+    )
+    assert markup.render_plain(abstract) is not None
+    assert markup.render(abstract) == markup.renderer().render(abstract)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import chain
 
 import numpy as np
 from scipy import sparse
@@ -81,11 +82,14 @@ BLOCK_ROWS = 1024
 SCORE_DIGITS = 6
 
 
-def tokens(paper: Paper) -> list[str]:
-    text = searchable_text(paper)
-    # The title says most about a paper: its words count twice.
-    words = TOKEN_RE.findall(text) + TOKEN_RE.findall(paper.title.lower())
-    return [w for w in words if w not in STOP_WORDS]
+def term_counts(paper: Paper) -> Counter[str]:
+    """How often each telling word occurs; the title says most about a paper, so its
+    words count twice."""
+    counts = Counter(TOKEN_RE.findall(searchable_text(paper)))
+    counts.update(TOKEN_RE.findall(paper.title.lower()))
+    for word in STOP_WORDS.intersection(counts):
+        del counts[word]
+    return counts
 
 
 def related(papers: tuple[Paper, ...], k: int = 5) -> dict[str, tuple[str, ...]]:
@@ -100,35 +104,42 @@ def related(papers: tuple[Paper, ...], k: int = 5) -> dict[str, tuple[str, ...]]
     result: dict[str, tuple[str, ...]] = {}
     for start in range(0, len(ordered), BLOCK_ROWS):
         block = (matrix[start : start + BLOCK_ROWS] @ transposed).toarray()
-        block[np.arange(block.shape[0]), np.arange(start, start + block.shape[0])] = -1.0
-        for offset, row in enumerate(np.round(block, SCORE_DIGITS)):
-            result[slugs[start + offset]] = _top(row, slugs, k)
+        rows = np.arange(block.shape[0])
+        block[rows, rows + start] = -1.0  # a paper is not related to itself
+        for offset, top in enumerate(_top(block, k)):
+            result[slugs[start + offset]] = tuple(slugs[i] for i in top)
     return result
 
 
-def _top(row: np.ndarray, slugs: list[str], k: int) -> tuple[str, ...]:
+def _top(block: np.ndarray, k: int) -> list[list[int]]:
+    """Each row's k best columns with a score above 0, best first; papers are in slug
+    order, so equal (rounded) scores go to the lower column: the slug that sorts first."""
     # A few extra candidates, so that ties at the k-th place are broken by slug.
-    count = min(k + 8, len(row) - 1)
-    candidates = np.argpartition(-row, count)[:count]
-    ranked = sorted((int(i) for i in candidates if row[i] > 0), key=lambda i: (-row[i], slugs[i]))
-    return tuple(slugs[i] for i in ranked[:k])
+    count = min(k + 8, block.shape[1] - 1)
+    candidates = np.argpartition(-block, count, axis=1)[:, :count]
+    scores = np.round(np.take_along_axis(block, candidates, axis=1), SCORE_DIGITS)
+    order = np.lexsort((candidates, -scores), axis=-1)
+    candidates = np.take_along_axis(candidates, order, axis=1)[:, :k]
+    positive = np.take_along_axis(scores, order, axis=1)[:, :k] > 0
+    return [row[keep].tolist() for row, keep in zip(candidates, positive, strict=True)]
 
 
 def _tfidf(papers: list[Paper]) -> sparse.csr_matrix:
-    vocabulary: dict[str, int] = {}
-    rows: list[int] = []
-    cols: list[int] = []
-    counts: list[int] = []
-    for row, paper in enumerate(papers):
-        for word, count in Counter(tokens(paper)).items():
-            rows.append(row)
-            cols.append(vocabulary.setdefault(word, len(vocabulary)))
-            counts.append(count)
-    row_index = np.array(rows, dtype=np.int64)
-    col_index = np.array(cols, dtype=np.int64)
+    counted = [term_counts(paper) for paper in papers]
+    # Terms numbered in order of first appearance, and the triplets gathered, all in C
+    # loops: a Python loop over the million (paper, term) pairs would take seconds.
+    vocabulary = {term: i for i, term in enumerate(dict.fromkeys(chain.from_iterable(counted)))}
+    pairs = sum(len(c) for c in counted)
+    row_index = np.repeat(np.arange(len(papers), dtype=np.int64), [len(c) for c in counted])
+    col_index = np.fromiter(
+        map(vocabulary.__getitem__, chain.from_iterable(counted)), dtype=np.int64, count=pairs
+    )
+    counts = np.fromiter(
+        chain.from_iterable(c.values() for c in counted), dtype=np.float64, count=pairs
+    )
     document_frequency = np.bincount(col_index, minlength=len(vocabulary))
     idf = np.log((1 + len(papers)) / (1 + document_frequency)) + 1.0
-    weights = (1.0 + np.log(np.array(counts, dtype=np.float64))) * idf[col_index]
+    weights = (1.0 + np.log(counts)) * idf[col_index]
     # Keep each paper's TERMS_PER_PAPER heaviest terms (ties by term index: deterministic).
     order = np.lexsort((col_index, -weights, row_index))
     row_index, col_index, weights = row_index[order], col_index[order], weights[order]
