@@ -45,4 +45,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf public .public.* .cache $(VENV) bench/work build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf public .public.* .labdigest-cache .cache $(VENV) bench/work build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

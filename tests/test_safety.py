@@ -232,6 +232,65 @@ def test_a_rebuild_with_nothing_changed_writes_nothing_and_a_change_rebuilds(
     assert (public / "topics/index.html").is_file()
 
 
+def clean_copy_build(site: Path, target: Path) -> dict[str, bytes]:
+    """The site's inputs built in a new folder: no cache, no earlier output."""
+    fresh = target / "site"
+    fresh.mkdir(parents=True)
+    shutil.copy(site / "site.toml", fresh / "site.toml")
+    shutil.copytree(site / "templates", fresh / "templates")
+    shutil.copytree(site / "content", fresh / "content")
+    return tree_bytes(build_site(fresh, search=False))
+
+
+def test_rebuilds_from_the_cache_and_kept_pages_equal_clean_builds(
+    site: Path, tmp_path: Path
+) -> None:
+    from labdigest.build import BuildOptions, build
+
+    options = BuildOptions(config_path=site / "site.toml", search=False)
+    papers = site / "content" / "papers"
+    paper = papers / "foundpose-unseen-object-pose-estimation-with-foundation-features.md"
+    build(options)
+
+    def append(path: Path, text: str) -> None:
+        path.write_text(path.read_text("utf-8") + text, "utf-8")
+
+    def replace(path: Path, old: str, new: str) -> None:
+        path.write_text(path.read_text("utf-8").replace(old, new, 1), "utf-8")
+
+    edits = {
+        # the end of an abstract: the paper's page changes, not its card in lists
+        "abstract": lambda: append(paper, "\nEdited.\n"),
+        "abstract again": lambda: append(paper, "\nEdited again.\n"),
+        # a title: its card changes on topic, digest and related lists
+        "title": lambda: replace(paper, "FoundPose", "FoundPose II"),
+        "deleted paper": lambda: next(
+            p for p in sorted(papers.glob("*.md")) if p != paper
+        ).unlink(),
+        "card template": lambda: append(site / "templates/_card.html", "<!-- card -->\n"),
+        "topic rule": lambda: replace(site / "site.toml", '"depth maps"', '"depth maps", "pose"'),
+        # a damaged cache is recomputed, not trusted
+        "damaged cache": lambda: [
+            *(p.write_bytes(b"not a pickle") for p in (site / ".labdigest-cache").iterdir()),
+            append(paper, "\nEdited once more.\n"),
+        ],
+    }
+    rendered = {}
+    for number, (name, edit) in enumerate(edits.items()):
+        edit()
+        report = build(options)
+        assert not report.unchanged
+        rendered[name] = report.files - report.kept
+        assert tree_bytes(site / "public") == clean_copy_build(site, tmp_path / str(number)), name
+    # The site of two builds ago is staged: from the second rebuild on, an edit to one
+    # paper's abstract renders its page and the files every build makes (feeds, sitemap,
+    # papers.json, indexes: about 36), and keeps the other paper pages and lists.
+    assert rendered["abstract again"] < 45 < rendered["abstract"]  # (nothing staged yet)
+    # A title shows in lists too (related papers, topics, digest); a card template in all.
+    assert rendered["abstract again"] < rendered["title"] < rendered["card template"]
+    assert rendered["card template"] > 67 + 12
+
+
 def test_a_large_site_rendered_on_several_cores_equals_a_single_core_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from labdigest import config as config_stage
 from labdigest import content, fingerprint, search, topics, write
+from labdigest.cache import Cache
 from labdigest.config import normalize_base_url
 from labdigest.errors import ConfigError, LabdigestError
 from labdigest.models import UNSORTED_SLUG, Library
@@ -36,6 +37,7 @@ class BuildReport:
     papers: int = 0
     pages: int = 0
     files: int = 0
+    kept: int = 0  # files whose inputs had not changed: kept from an earlier build
     topics: dict[str, int] = field(default_factory=dict)
     indexed: int | None = None
     warnings: list[str] = field(default_factory=list)
@@ -75,6 +77,7 @@ def build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
             raise LabdigestError("--strict: " + "; ".join(report.warnings))
         return report
     fingerprint.forget(out)
+    cache = Cache(root)
 
     with _stage(report, "config", progress, lambda: f"{options.config_path}"):
         config = config_stage.load(options.config_path)
@@ -85,7 +88,7 @@ def build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
                 raise ConfigError(f"--base-url: {error}") from None
 
     with _stage(report, "content", progress, lambda: f"{report.papers} papers"):
-        library = content.load(root / "content", config)
+        library = content.load(root / "content", config, cache)
         report.papers = len(library.papers)
 
     with _stage(report, "topics", progress, lambda: f"{len(report.topics)} topics"):
@@ -104,12 +107,20 @@ def build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
     with _stage(report, "related", progress, lambda: f"{related_count(related_papers)} links"):
         related_papers = related.related(library.papers)
 
-    with _stage(report, "render", progress, lambda: f"{report.pages} files"):
-        renderer = Renderer(config, (root / "templates").absolute())
-        files = renderer.render_site(library, topic_index, related_papers, progress)
-        report.pages = len(files)
-
+    # The staging folder opens before rendering: a page whose inputs are those of the file
+    # already in it is kept rather than rendered again.
     with write.build_lock(out), write.staged_output(out) as stage:
+        with _stage(
+            report,
+            "render",
+            progress,
+            lambda: f"{report.pages} files, {report.kept} of them unchanged",
+        ):
+            templates = (root / "templates").absolute()
+            renderer = Renderer(config, templates, reuse=stage.holds, cache=cache)
+            files = renderer.render_site(library, topic_index, related_papers, progress)
+            report.pages = len(files)
+            report.kept = sum(file.reused for file in files)
         with _stage(
             report,
             "write",

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from labdigest import frontmatter
+from labdigest import frontmatter, parallel
+from labdigest.cache import Cache, FileKey, file_key
 from labdigest.errors import ContentError
 from labdigest.models import Digest, Library, ManifestEntry, Paper, SiteConfig
 from labdigest.slugs import arxiv_base_id, is_safe_slug
@@ -191,23 +192,56 @@ def read_text(path: Path) -> str:
         raise ContentError(f"not valid UTF-8 ({error.reason})", path, line) from None
 
 
-def load_papers(content_dir: Path) -> list[Paper]:
-    folder = papers_dir(content_dir)
+def load_papers(content_dir: Path, cache: Cache | None = None) -> list[Paper]:
+    return _load_files(papers_dir(content_dir), "*.md", _read_paper, cache)
+
+
+def load_digests(content_dir: Path, cache: Cache | None = None) -> list[Digest]:
+    return _load_files(manifests_dir(content_dir), "*.yml", _read_manifest, cache)
+
+
+T = TypeVar("T", Paper, Digest)
+
+
+def _load_files(
+    folder: Path, pattern: str, read: Callable[[Path], T], cache: Cache | None
+) -> list[T]:
+    """Every file of the folder, parsed; with a cache, only the files changed since it
+    was stored are parsed (on every core when there are many)."""
     if not folder.is_dir():
         return []
-    return [parse_paper(read_text(path), path) for path in sorted(folder.glob("*.md"))]
+    paths = sorted(folder.glob(pattern))
+    keys = [file_key(path.stat()) for path in paths]
+    name = f"{folder.name}-{pattern[2:]}"
+    known: dict[str, tuple[FileKey, T]] = (
+        cache.load(name, str(folder.absolute())) if cache else None
+    ) or {}
+    stale = [
+        path
+        for path, key in zip(paths, keys, strict=True)
+        if known.get(path.name, (None,))[0] != key
+    ]
+    parsed = dict(zip(stale, parallel.fork_map(read, stale), strict=True))
+    values = [parsed[path] if path in parsed else known[path.name][1] for path in paths]
+    if cache is not None and (stale or len(known) != len(paths)):
+        entries = {
+            path.name: (key, value) for path, key, value in zip(paths, keys, values, strict=True)
+        }
+        cache.store(name, str(folder.absolute()), entries)
+    return values
 
 
-def load_digests(content_dir: Path) -> list[Digest]:
-    folder = manifests_dir(content_dir)
-    if not folder.is_dir():
-        return []
-    return [parse_manifest(read_text(path), path) for path in sorted(folder.glob("*.yml"))]
+def _read_paper(path: Path) -> Paper:
+    return parse_paper(read_text(path), path)
 
 
-def load(content_dir: Path, config: SiteConfig) -> Library:
-    papers = load_papers(content_dir)
-    digests = load_digests(content_dir)
+def _read_manifest(path: Path) -> Digest:
+    return parse_manifest(read_text(path), path)
+
+
+def load(content_dir: Path, config: SiteConfig, cache: Cache | None = None) -> Library:
+    papers = load_papers(content_dir, cache)
+    digests = load_digests(content_dir, cache)
     _check_pinned_topics(papers, {t.slug for t in config.topics})
     papers.sort(key=lambda p: (_descending(p.date), p.slug))
     digests.sort(key=lambda d: (_descending(d.date), d.id))

@@ -39,6 +39,11 @@ def _tree_state(folder: Path) -> list[tuple[str, int, int]]:
     return sorted(state)
 
 
+def code_state() -> list[tuple[str, int, int]]:
+    """labdigest's own source files: a build by other code is another build."""
+    return _tree_state(PACKAGE)
+
+
 def compute(root: Path, config_path: Path, options: dict[str, object]) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps([__version__, options], sort_keys=True, default=str).encode())
@@ -47,9 +52,9 @@ def compute(root: Path, config_path: Path, options: dict[str, object]) -> str:
         root / "content" / "papers",
         root / "content" / "manifests",
         root / "templates",
-        PACKAGE,
     ):
         digest.update(json.dumps(_tree_state(folder)).encode())
+    digest.update(json.dumps(code_state()).encode())
     return digest.hexdigest()
 
 

@@ -102,3 +102,7 @@ class OutputFile:
 
     path: str
     content: bytes
+    # What the file was made from, when render can tell: the next build compares keys and
+    # keeps a file whose key is unchanged instead of rendering it again.
+    key: str | None = None
+    reused: bool = False  # not rendered: the staging folder already holds it, made from `key`

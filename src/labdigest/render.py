@@ -4,8 +4,10 @@ returns OutputFiles and never touches the output folder."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,8 @@ from urllib.parse import quote_plus
 import jinja2
 from markupsafe import Markup
 
-from labdigest import cite, feeds, markup, parallel
+from labdigest import cite, feeds, fingerprint, markup, parallel
+from labdigest.cache import Cache
 from labdigest.errors import TemplateError
 from labdigest.models import Digest, Library, OutputFile, Paper, SiteConfig, Topic
 from labdigest.progress import SILENT, Progress
@@ -53,12 +56,27 @@ class Context:
     topic_views: dict[str, TopicView]
     digests: list[DigestView]
     first_seen: dict[str, DigestView]  # paper slug → the earliest digest it is in
+    view_keys: dict[str, str]  # paper slug → a digest of its whole view
+    card_keys: dict[str, str]  # paper slug → a digest of what lists of papers show of it
+
+
+# A page is kept from an earlier build when its key is unchanged: Stage.holds.
+Reuse = Callable[[str, str], bool]
 
 
 class Renderer:
-    def __init__(self, config: SiteConfig, templates_dir: Path):
+    def __init__(
+        self,
+        config: SiteConfig,
+        templates_dir: Path,
+        reuse: Reuse = lambda path, key: False,
+        cache: Cache | None = None,
+    ):
         self.config = config
         self.templates_dir = templates_dir
+        self.reuse = reuse
+        self.cache = cache
+        self.build_key = _build_key(config, templates_dir)
         self.site = Site(config)
         self.members = {person_key(m) for m in config.lab_members}
         self.env = jinja2.Environment(
@@ -100,21 +118,63 @@ class Renderer:
         topic_views = {t.slug: self._topic_view(t, topics) for t in topics.topics}
         digest_names = {d.id: f"Digest of {format_date(d.date)}" for d in library.digests}
         keys = cite.citation_keys(library.papers)
-        # Markdown is the costliest step of a view: done on every core for a large site.
-        bodies = parallel.fork_map(markup.render, [p.body for p in library.papers])
-        abstracts = {p.slug: html for p, html in zip(library.papers, bodies, strict=True)}
-        papers = {
-            p.slug: self._paper_view(
-                p, topics, topic_views, digest_names, keys[p.slug], abstracts[p.slug]
+
+        def view(paper: Paper) -> tuple[PaperView, str, str]:
+            abstract = markup.render(paper.body)
+            made = self._paper_view(
+                paper, topics, topic_views, digest_names, keys[paper.slug], abstract
             )
-            for p in library.papers
+            return made, _digest(repr(made)), _digest(repr(_card_fields(made)))
+
+        def inputs(paper: Paper) -> str:
+            """Everything a paper's view is made from (besides settings and code)."""
+            own_topics = topics.of_paper[paper.slug]
+            return _digest(
+                repr(
+                    (
+                        paper,
+                        own_topics,
+                        topics.phrases_of[paper.slug],
+                        [topic_views[t] for t in own_topics],
+                        [digest_names.get(d) for d in paper.digests],
+                        keys[paper.slug],
+                    )
+                )
+            )
+
+        # A view (Markdown most of all) takes 0.1-1 ms: views whose inputs are unchanged
+        # come from the cache, and the others are made on every core.
+        input_keys = {p.slug: inputs(p) for p in library.papers}
+        cached: dict[str, tuple[str, PaperView, str, str]] = (
+            self.cache.load("views", self.build_key) if self.cache else None
+        ) or {}
+        stale = [p for p in library.papers if cached.get(p.slug, ("",))[0] != input_keys[p.slug]]
+        made = {p.slug: m for p, m in zip(stale, parallel.fork_map(view, stale), strict=True)}
+        entries = {
+            slug: (key, *made[slug]) if slug in made else cached[slug]
+            for slug, key in input_keys.items()
         }
+        if self.cache is not None and (stale or len(cached) != len(entries)):
+            self.cache.store("views", self.build_key, entries)
+        papers = {slug: entry[1] for slug, entry in entries.items()}
+        view_keys = {slug: entry[2] for slug, entry in entries.items()}
+        card_keys = {slug: entry[3] for slug, entry in entries.items()}
         digests = [self._digest_view(d, papers) for d in library.digests]
         first_seen: dict[str, DigestView] = {}
         for digest in sorted(digests, key=lambda d: (d.date, d.id)):
             for paper in digest.papers:
                 first_seen.setdefault(paper.slug, digest)
-        return Context(library, topics, related, papers, topic_views, digests, first_seen)
+        return Context(
+            library,
+            topics,
+            related,
+            papers,
+            topic_views,
+            digests,
+            first_seen,
+            view_keys,
+            card_keys,
+        )
 
     # ---- pages -------------------------------------------------------------------------
 
@@ -126,17 +186,33 @@ class Renderer:
 
         def render_paper(slug: str) -> tuple[OutputFile, OutputFile]:
             view = context.papers[slug]
-            page = self.page(
+            related = context.related.get(slug, ())
+            page = self.keyed(
                 f"papers/{slug}/index.html",
-                "paper.html",
-                paper=view,
-                navs=navs[slug],
-                related=[context.papers[s] for s in context.related.get(slug, ())],
-                description=view.teaser,
-                og_type="article",
-                json_ld=json_ld(self._scholarly_article(view)),
+                [
+                    context.view_keys[slug],
+                    *(context.card_keys[s] for s in related),
+                    repr(navs[slug]),
+                ],
+                lambda: (
+                    self.page(
+                        f"papers/{slug}/index.html",
+                        "paper.html",
+                        paper=view,
+                        navs=navs[slug],
+                        related=[context.papers[s] for s in related],
+                        description=view.teaser,
+                        og_type="article",
+                        json_ld=json_ld(self._scholarly_article(view)),
+                    ).content
+                ),
             )
-            return page, OutputFile(f"papers/{slug}/cite.bib", view.bibtex.encode("utf-8"))
+            bib = self.keyed(
+                f"papers/{slug}/cite.bib",
+                [context.view_keys[slug]],
+                lambda: view.bibtex.encode("utf-8"),
+            )
+            return page, bib
 
         pairs = parallel.fork_map(
             render_paper,
@@ -149,44 +225,77 @@ class Renderer:
         views = list(context.topic_views.values())
         yield self.page("topics/index.html", "topics.html", topics=views)
         for topic in context.topics.topics:
-            view = context.topic_views[topic.slug]
-            members = [context.papers[s] for s in context.topics.papers_in[topic.slug]]
-            feed = (f"{self.config.title}: {topic.name}", view.feed_url)
-            yield self.page(
-                f"topics/{topic.slug}/index.html",
-                "topic.html",
-                topic=view,
-                papers=members,
-                description=topic.description or topic.name,
-                feeds=[feed],
-            )
-            yield OutputFile(
-                f"topics/{topic.slug}/feed.xml",
-                self._feed(
-                    title=f"{self.config.title}: {topic.name}",
-                    subtitle=topic.description,
-                    path=f"topics/{topic.slug}/",
+            yield from self._topic_files(context, topic)
+
+    def _topic_files(self, context: Context, topic: Topic) -> Iterator[OutputFile]:
+        view = context.topic_views[topic.slug]
+        members = [context.papers[s] for s in context.topics.papers_in[topic.slug]]
+        feed = (f"{self.config.title}: {topic.name}", view.feed_url)
+        yield self.keyed(
+            f"topics/{topic.slug}/index.html",
+            [repr(view), repr(topic), *(context.card_keys[p.slug] for p in members)],
+            lambda: (
+                self.page(
+                    f"topics/{topic.slug}/index.html",
+                    "topic.html",
+                    topic=view,
                     papers=members,
-                ),
-            )
-            yield OutputFile(f"topics/{topic.slug}/papers.bib", _bib(members))
+                    description=topic.description or topic.name,
+                    feeds=[feed],
+                ).content
+            ),
+        )
+        yield OutputFile(
+            f"topics/{topic.slug}/feed.xml",
+            self._feed(
+                title=f"{self.config.title}: {topic.name}",
+                subtitle=topic.description,
+                path=f"topics/{topic.slug}/",
+                papers=members,
+            ),
+        )
+        yield OutputFile(f"topics/{topic.slug}/papers.bib", _bib(members))
 
     def _digest_pages(self, context: Context) -> Iterator[OutputFile]:
         yield self.page("digests/index.html", "digests.html", digests=context.digests)
         for digest in context.digests:
-            folder = f"digests/{digest.id}/"
-            yield self.page(folder + "index.html", "digest.html", digest=digest)
-            yield OutputFile(folder + "papers.bib", _bib(digest.papers))
-            html_mail, count = self._email(digest)
-            yield OutputFile(folder + "email.html", html_mail)
-            mail: dict[str, object] = {
-                "digest": digest,
-                "papers": digest.papers[:count],
-                "more": len(digest.papers) - count,
-            }
-            yield OutputFile(
-                folder + "email.txt", self.render_template("email.txt", mail).encode("utf-8")
-            )
+            yield from self._digest_files(context, digest)
+
+    def _digest_files(self, context: Context, digest: DigestView) -> Iterator[OutputFile]:
+        folder = f"digests/{digest.id}/"
+        inputs = [repr(dataclasses.replace(digest, papers=()))]
+        inputs += [context.card_keys[p.slug] for p in digest.papers]
+        yield self.keyed(
+            folder + "index.html",
+            inputs,
+            lambda: self.page(folder + "index.html", "digest.html", digest=digest).content,
+        )
+        yield self.keyed(
+            folder + "papers.bib",
+            [context.view_keys[p.slug] for p in digest.papers],
+            lambda: _bib(digest.papers),
+        )
+        emails = self._emails(digest)
+        yield self.keyed(folder + "email.html", inputs, lambda: emails()[0])
+        yield self.keyed(folder + "email.txt", inputs, lambda: emails()[1])
+
+    def _emails(self, digest: DigestView) -> Callable[[], tuple[bytes, bytes]]:
+        """The HTML and the plain-text e-mail of a digest, made on first call."""
+        made: list[tuple[bytes, bytes]] = []
+
+        def emails() -> tuple[bytes, bytes]:
+            if not made:
+                html_mail, count = self._email(digest)
+                mail: dict[str, object] = {
+                    "digest": digest,
+                    "papers": digest.papers[:count],
+                    "more": len(digest.papers) - count,
+                }
+                text_mail = self.render_template("email.txt", mail).encode("utf-8")
+                made.append((html_mail, text_mail))
+            return made[0]
+
+        return emails
 
     def _email(self, digest: DigestView) -> tuple[bytes, int]:
         """The e-mail with as many papers as fit under EMAIL_MAX_BYTES (mail clients clip
@@ -359,6 +468,14 @@ class Renderer:
             self._cards[key] = Markup(self.render_template("_card.html", context))
         return self._cards[key]
 
+    def keyed(self, out_path: str, inputs: Iterable[str], make: Callable[[], bytes]) -> OutputFile:
+        """The file at out_path made by make(), unless the output already holds it as made
+        from the same inputs (and the same templates, settings and labdigest)."""
+        key = _digest("\0".join((self.build_key, *inputs)))
+        if self.reuse(out_path, key):
+            return OutputFile(out_path, b"", key=key, reused=True)
+        return OutputFile(out_path, make(), key=key)
+
     def page(self, out_path: str, template_name: str, **context: Any) -> OutputFile:
         path = "" if out_path == "404.html" else out_path.removesuffix("index.html")
         context.setdefault("page_url", self.site.url(path))
@@ -451,6 +568,35 @@ class Renderer:
             email_url=self.site.url(folder + "email.html"),
             text_url=self.site.url(folder + "email.txt"),
         )
+
+
+def _card_fields(view: PaperView) -> tuple[object, ...]:
+    """What a paper's card (and its entry in an e-mail) shows of it."""
+    return (
+        view.slug,
+        view.title,
+        view.url,
+        view.absolute_url,
+        view.date,
+        view.date_text,
+        view.authors,
+        view.topics,
+        view.teaser,
+        view.withdrawn,
+    )
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _build_key(config: SiteConfig, templates_dir: Path) -> str:
+    """What every page depends on: settings, templates and labdigest's own code."""
+    parts = [repr(config), repr(fingerprint.code_state())]
+    for path in sorted(templates_dir.rglob("*")):
+        if path.is_file():
+            parts += [path.relative_to(templates_dir).as_posix(), _digest(path.read_bytes().hex())]
+    return _digest("\0".join(parts))
 
 
 def _bib(papers: list[PaperView] | tuple[PaperView, ...]) -> bytes:

@@ -177,6 +177,7 @@ class Site:
         self.config = config
         self.base = config.base_path
         self.absolute_base = config.absolute_base
+        self._search_urls: dict[str, str] = {}  # the same key phrases recur on many papers
 
     def url(self, path: str = "") -> str:
         return self.base + path.lstrip("/")
@@ -185,7 +186,9 @@ class Site:
         return self.absolute_base + path.lstrip("/")
 
     def search_url(self, query: str) -> str:
-        return self.url("search/") + "?q=" + quote_plus(query)
+        if query not in self._search_urls:
+            self._search_urls[query] = self.url("search/") + "?q=" + quote_plus(query)
+        return self._search_urls[query]
 
     def paper_url(self, slug: str) -> str:
         return self.url(f"papers/{slug}/")

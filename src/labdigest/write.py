@@ -58,9 +58,21 @@ class Stage:
     that only what changed since is written, and `known` says what is already there."""
 
     path: Path
-    known: dict[str, list[Any]] = field(default_factory=dict)  # path → [sha1, size, mtime_ns]
+    # path → [sha1, size, mtime_ns, key]: what the folder held when the stage was opened
+    known: dict[str, list[Any]] = field(default_factory=dict)
     manifest: dict[str, list[Any]] = field(default_factory=dict)  # the same, after writing
     written: int = 0
+    reused: int = 0  # files render did not have to make again
+
+    def holds(self, path: str, key: str) -> bool:
+        """Whether the folder holds `path` as made from `key`, untouched since."""
+        known = self.known.get(path)
+        return (
+            known is not None
+            and len(known) > 3
+            and known[3] == key
+            and _stat_matches(self.path / path, known)
+        )
 
 
 def write_files(stage: Stage, files: Sequence[OutputFile], progress: Progress = SILENT) -> int:
@@ -72,18 +84,22 @@ def write_files(stage: Stage, files: Sequence[OutputFile], progress: Progress = 
         relative = safe_relative(file.path).as_posix()
         if relative in stage.manifest:
             raise LabdigestError(f"two pages want the same output path: {file.path}")
+        if file.reused:  # render checked stage.holds(); the file is there as it should be
+            stage.manifest[relative] = stage.known[relative]
+            stage.reused += 1
+            continue
         target = stage.path / relative
         digest = hashlib.sha1(file.content).hexdigest()
         known = stage.known.get(relative)
         if known is not None and known[0] == digest and _stat_matches(target, known):
-            stage.manifest[relative] = known
+            stage.manifest[relative] = [*known[:3], file.key]
             continue
         if target.parent not in made_dirs:
             target.parent.mkdir(parents=True, exist_ok=True)
             made_dirs.add(target.parent)
         target.write_bytes(file.content)
         stat = target.stat()
-        stage.manifest[relative] = [digest, stat.st_size, stat.st_mtime_ns]
+        stage.manifest[relative] = [digest, stat.st_size, stat.st_mtime_ns, file.key]
         stage.written += 1
     _remove_stale(stage)
     return len(stage.manifest)
@@ -94,7 +110,7 @@ def _stat_matches(target: Path, known: list[Any]) -> bool:
         stat = target.stat()
     except OSError:
         return False
-    return [stat.st_size, stat.st_mtime_ns] == known[1:]
+    return [stat.st_size, stat.st_mtime_ns] == known[1:3]
 
 
 def _remove_stale(stage: Stage) -> None:

@@ -1,0 +1,55 @@
+"""The build cache, <site>/.labdigest-cache/: what earlier builds computed, stored with
+what it was computed from, so that a rebuild redoes only the work whose inputs changed.
+Every entry is checked against its inputs before use, and a cache that is missing, stale,
+from another version of labdigest or unreadable is simply recomputed: deleting the folder
+is always safe, and a build with the cache makes the same bytes as one without."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+from labdigest import fingerprint
+from labdigest.write import write_atomic
+
+FOLDER = ".labdigest-cache"
+
+# A file is taken to be unchanged while its size, modification time and inode are: the
+# test make and Hugo's file watcher use. Reading and hashing every file would cost more
+# than parsing the ones that changed.
+FileKey = tuple[int, int, int]
+
+
+def file_key(stat: os.stat_result) -> FileKey:
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+def _code_key() -> str:
+    """Entries hold labdigest's own objects: a change to its code invalidates them all."""
+    return hashlib.sha256(repr(fingerprint.code_state()).encode()).hexdigest()
+
+
+class Cache:
+    """Named pickles under one folder. Pickle is safe here: the folder is written by this
+    program only, beside content the maintainer already trusts to run `make`."""
+
+    def __init__(self, root: Path):
+        self.folder = root / FOLDER
+        self._code = _code_key()
+
+    def load(self, name: str, key: object) -> Any | None:
+        """What was stored under `name` for exactly this `key`, else None."""
+        try:
+            with open(self.folder / f"{name}.pickle", "rb") as stream:
+                code, stored_key, value = pickle.load(stream)
+        except Exception:  # missing, truncated, or from an incompatible labdigest
+            return None
+        return value if code == self._code and stored_key == key else None
+
+    def store(self, name: str, key: object, value: object) -> None:
+        self.folder.mkdir(exist_ok=True)
+        data = pickle.dumps((self._code, key, value), protocol=pickle.HIGHEST_PROTOCOL)
+        write_atomic(self.folder / f"{name}.pickle", data)
