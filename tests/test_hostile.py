@@ -41,11 +41,13 @@ CASES: dict[str, tuple[int, list[str]]] = {
 
 
 def outside_files(root: Path) -> dict[str, bytes]:
-    """Every file of the site folder except content/ and public/ (and the build lock)."""
+    """Every file of the site folder except content/ and public/ (and the build lock and
+    the build cache, which labdigest rewrites as it likes: all derived, never trusted)."""
     return {
         path: data
         for path, data in tree_bytes(root).items()
-        if not path.startswith(("content/", "public/")) and path != ".public.lock"
+        if not path.startswith(("content/", "public/", ".labdigest-cache/"))
+        and path != ".public.lock"
     }
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labdigest.cache import Cache
 from labdigest.errors import IngestError, LabdigestError
 from labdigest.ingest import formats
 from labdigest.ingest.base import decode, resolve_date
@@ -68,7 +69,7 @@ def ingest(
     today: dt.date | None = None,
     on_file: Callable[[int, int], None] = lambda done, total: None,
 ) -> IngestReport:
-    store = PaperStore(content_dir)
+    store = PaperStore(content_dir, Cache(content_dir.absolute().parent))
     report = IngestReport()
     files = expand(paths)
     for number, path in enumerate(files, start=1):

@@ -8,7 +8,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labdigest import content, markup
+from labdigest import content, markup, parallel
+from labdigest.cache import Cache
 from labdigest.errors import IngestError
 from labdigest.ingest.base import Entry
 from labdigest.models import Digest, ManifestEntry, Paper
@@ -28,10 +29,15 @@ class StoreReport:
 class PaperStore:
     """The papers and manifests under content/, indexed by identity."""
 
-    def __init__(self, content_dir: Path):
+    def __init__(self, content_dir: Path, cache: Cache | None = None):
         self.content_dir = content_dir
-        self.papers: dict[str, Paper] = {p.slug: p for p in content.load_papers(content_dir)}
-        self.manifests: dict[str, Digest] = {d.id: d for d in content.load_digests(content_dir)}
+        self.papers = {p.slug: p for p in content.load_papers(content_dir, cache)}
+        self.manifests = {d.id: d for d in content.load_digests(content_dir, cache)}
+        # Papers added or changed and not yet written, and the raw abstracts of the new
+        # ones: escaping and writing are most of an ingest's time, done at the end on
+        # every core (_flush).
+        self._unsaved: dict[str, Path] = {}
+        self._raw_abstracts: dict[str, tuple[str, bool]] = {}
         self.slug_of: dict[str, str] = {}
         # Keys a digest gave a paper still find it after a maintainer edits its title.
         for digest in self.manifests.values():
@@ -90,6 +96,7 @@ class PaperStore:
             else:
                 slug = self._add(entry, digest_id, date, source, report, keep_math)
             listed.append(ManifestEntry(slug, key))
+        self._flush()
         manifest = Digest(digest_id, date, source, fmt, tuple(listed))
         self._write(
             content.manifests_dir(self.content_dir) / f"{digest_id}.yml",
@@ -113,13 +120,14 @@ class PaperStore:
             title=entry.title,
             date=date,
             digests=(digest_id,),
-            body=markup.escape_text(entry.abstract, keep_math=keep_math),
+            body="",  # escaped from the abstract by _flush
             authors=entry.authors,
             arxiv=entry.arxiv,
             links=entry.links,
             source=source,
             extra=entry.extra,
         )
+        self._raw_abstracts[slug] = (entry.abstract, keep_math)
         self._save(paper)
         report.added.append(slug)
         return slug
@@ -149,13 +157,38 @@ class PaperStore:
 
     def _save(self, paper: Paper) -> None:
         path = content.papers_dir(self.content_dir) / f"{paper.slug}.md"
-        self._write(path, content.paper_to_text(paper))
         self.papers[paper.slug] = dataclasses.replace(paper, path=path)
+        self._unsaved[paper.slug] = path
         self._index(paper)
+
+    def _flush(self) -> None:
+        """Write every paper added or changed since the last flush."""
+        papers = [self.papers[slug] for slug in self._unsaved]
+        raw = [self._raw_abstracts.get(paper.slug) for paper in papers]
+        bodies = parallel.fork_map(_finish_and_write, list(zip(papers, raw, strict=True)))
+        for paper, body in zip(papers, bodies, strict=True):
+            self.papers[paper.slug] = dataclasses.replace(paper, body=body)
+        self._unsaved.clear()
+        self._raw_abstracts.clear()
 
     @staticmethod
     def _write(path: Path, text: str) -> None:
-        data = text.encode("utf-8")
-        if path.exists() and path.read_bytes() == data:
-            return
-        write_atomic(path, data)
+        _write_if_changed(path, text)
+
+
+def _finish_and_write(item: tuple[Paper, tuple[str, bool] | None]) -> str:
+    """Escape a new paper's abstract into its body, write its file; returns the body."""
+    paper, raw = item
+    if raw is not None:
+        abstract, keep_math = raw
+        paper = dataclasses.replace(paper, body=markup.escape_text(abstract, keep_math=keep_math))
+    assert paper.path is not None
+    _write_if_changed(paper.path, content.paper_to_text(paper))
+    return paper.body
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    data = text.encode("utf-8")
+    if path.exists() and path.read_bytes() == data:
+        return
+    write_atomic(path, data)
