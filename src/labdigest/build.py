@@ -92,7 +92,7 @@ def build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
         report.papers = len(library.papers)
 
     with _stage(report, "topics", progress, lambda: f"{len(report.topics)} topics"):
-        topic_index = topics.assign(library, config.topics)
+        topic_index = topics.assign(library, config.topics, cache)
         report.topics = {t.slug: len(topic_index.papers_in[t.slug]) for t in topic_index.topics}
         report.warnings.extend(_warnings(report.topics, library))
 
@@ -105,7 +105,7 @@ def build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
     from labdigest.render import Renderer
 
     with _stage(report, "related", progress, lambda: f"{related_count(related_papers)} links"):
-        related_papers = related.related(library.papers)
+        related_papers = related.related(library.papers, cache=cache)
 
     # The staging folder opens before rendering: a page whose inputs are those of the file
     # already in it is kept rather than rendered again.

@@ -9,13 +9,15 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from labdigest import fingerprint
 from labdigest.write import write_atomic
 
 FOLDER = ".labdigest-cache"
+T = TypeVar("T")
 
 # A file is taken to be unchanged while its size, modification time and inode are: the
 # test make and Hugo's file watcher use. Reading and hashing every file would cost more
@@ -53,3 +55,29 @@ class Cache:
         self.folder.mkdir(exist_ok=True)
         data = pickle.dumps((self._code, key, value), protocol=pickle.HIGHEST_PROTOCOL)
         write_atomic(self.folder / f"{name}.pickle", data)
+
+
+def text_key(*parts: str) -> str:
+    return hashlib.blake2b("\0".join(parts).encode("utf-8"), digest_size=16).hexdigest()
+
+
+def per_item(
+    cache: Cache | None,
+    name: str,
+    key: object,
+    inputs: dict[str, str],
+    compute: Callable[[list[str]], list[T]],
+) -> dict[str, T]:
+    """{id: value} for every id of `inputs` (id → a digest of what its value is computed
+    from): values whose digest is unchanged come from the cache, compute(ids) makes the
+    rest, and the cache is updated when anything was made or dropped."""
+    known: dict[str, tuple[str, T]] = (cache.load(name, key) if cache else None) or {}
+    stale = [item for item, digest in inputs.items() if known.get(item, ("",))[0] != digest]
+    made = dict(zip(stale, compute(stale), strict=True))
+    entries = {
+        item: (digest, made[item]) if item in made else known[item]
+        for item, digest in inputs.items()
+    }
+    if cache is not None and (made or len(known) != len(entries)):
+        cache.store(name, key, entries)
+    return {item: value for item, (_, value) in entries.items()}

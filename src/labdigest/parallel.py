@@ -36,14 +36,17 @@ def fork_map(
     function: Callable[[T], R],
     items: Sequence[T],
     on_progress: Callable[[int, int], None] = lambda done, total: None,
+    *,
+    min_items: int = MIN_ITEMS,
 ) -> list[R]:
-    """[function(item) for item in items], on several cores when it pays."""
+    """[function(item) for item in items], on several cores when it pays: when there
+    are at least min_items (fewer, larger items may pay too: pass a lower bound)."""
     global _work
     count = workers()
     if (
         not enabled
         or count == 1
-        or len(items) < MIN_ITEMS
+        or len(items) < min_items
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
         serial: list[R] = []
@@ -54,7 +57,9 @@ def fork_map(
         return serial
     _work = (function, items)
     try:
-        bounds = [(start, min(start + CHUNK, len(items))) for start in range(0, len(items), CHUNK)]
+        # Small chunks for few items, so that every worker gets a share.
+        size = max(1, min(CHUNK, len(items) // (count * 4)))
+        bounds = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
         results: list[R] = []
         with multiprocessing.get_context("fork").Pool(count) as pool:
             for chunk in pool.imap(_run_chunk, bounds):

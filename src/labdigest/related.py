@@ -12,6 +12,8 @@ from itertools import chain
 import numpy as np
 from scipy import sparse
 
+from labdigest import parallel
+from labdigest.cache import Cache, text_key
 from labdigest.models import Paper
 from labdigest.topics import searchable_text
 
@@ -92,22 +94,35 @@ def term_counts(paper: Paper) -> Counter[str]:
     return counts
 
 
-def related(papers: tuple[Paper, ...], k: int = 5) -> dict[str, tuple[str, ...]]:
+def related(
+    papers: tuple[Paper, ...], k: int = 5, cache: Cache | None = None
+) -> dict[str, tuple[str, ...]]:
     """slug → up to k slugs of the most similar papers, most similar first; ties go to
-    the slug that sorts first, so the result does not depend on the order of `papers`."""
+    the slug that sorts first, so the result does not depend on the order of `papers`.
+    Any change to any paper's text can move any score, so the cache holds only the
+    result for exactly these texts (a rebuild for a template or a setting reuses it)."""
     ordered = sorted(papers, key=lambda p: p.slug)
     if len(ordered) < 2:
         return {p.slug: () for p in ordered}
+    texts = text_key(str(k), *(text_key(p.slug, p.title, p.body) for p in ordered))
+    known: dict[str, tuple[str, ...]] | None = cache.load("related", texts) if cache else None
+    if known is not None:
+        return known
     matrix = _tfidf(ordered)
     transposed = matrix.T.tocsr()
     slugs = [p.slug for p in ordered]
-    result: dict[str, tuple[str, ...]] = {}
-    for start in range(0, len(ordered), BLOCK_ROWS):
+
+    def block_top(start: int) -> list[list[int]]:
         block = (matrix[start : start + BLOCK_ROWS] @ transposed).toarray()
         rows = np.arange(block.shape[0])
         block[rows, rows + start] = -1.0  # a paper is not related to itself
-        for offset, top in enumerate(_top(block, k)):
-            result[slugs[start + offset]] = tuple(slugs[i] for i in top)
+        return _top(block, k)
+
+    starts = list(range(0, len(ordered), BLOCK_ROWS))
+    tops = chain.from_iterable(parallel.fork_map(block_top, starts, min_items=4))
+    result = {slug: tuple(slugs[i] for i in top) for slug, top in zip(slugs, tops, strict=True)}
+    if cache is not None:
+        cache.store("related", texts, result)
     return result
 
 

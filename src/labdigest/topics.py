@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from labdigest.cache import Cache, per_item, text_key
 from labdigest.models import UNSORTED_SLUG, Library, Paper, Topic
 
 UNSORTED = Topic(
@@ -61,17 +62,31 @@ class PhraseIndex:
         return found
 
 
+def text_keys(library: Library) -> dict[str, str]:
+    """slug → a digest of the paper's title and body: what the text analyses read."""
+    return {p.slug: text_key(p.title, p.body) for p in library.papers}
+
+
 def searchable_text(paper: Paper) -> str:
     """Title and abstract as a reader sees them (Markdown escapes removed)."""
     return (paper.title + "\n" + _ESCAPE_RE.sub(r"\1", paper.body)).lower()
 
 
-def assign(library: Library, topics: tuple[Topic, ...]) -> TopicIndex:
+def assign(library: Library, topics: tuple[Topic, ...], cache: Cache | None = None) -> TopicIndex:
     phrase_index = PhraseIndex.of(topics)
+
+    by_slug = {paper.slug: paper for paper in library.papers}
+
+    def find(slugs: list[str]) -> list[dict[str, set[str]]]:
+        texts = (searchable_text(by_slug[slug]) for slug in slugs)
+        return [phrase_index.find(_WORD_RE.findall(text)) for text in texts]
+
+    # Finding the phrases reads every word of every paper: only changed papers are read.
+    found_in = per_item(cache, "topic-phrases", repr(topics), text_keys(library), find)
     of_paper: dict[str, tuple[str, ...]] = {}
     phrases_of: dict[str, tuple[str, ...]] = {}
     for paper in library.papers:
-        found = phrase_index.find(_WORD_RE.findall(searchable_text(paper)))
+        found = found_in[paper.slug]
         phrases_of[paper.slug] = tuple(sorted(set().union(*found.values())))
         if paper.topics:
             pinned = set(paper.topics)
