@@ -4,6 +4,7 @@ and reports one timed line per stage."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -117,7 +118,13 @@ def build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
             lambda: f"{report.pages} files, {report.kept} of them unchanged",
         ):
             templates = (root / "templates").absolute()
-            renderer = Renderer(config, templates, reuse=stage.holds, cache=cache)
+            renderer = Renderer(
+                config,
+                templates,
+                reuse=stage.holds,
+                cache=cache,
+                store=functools.partial(write.store_file, stage),
+            )
             files = renderer.render_site(library, topic_index, related_papers, progress)
             report.pages = len(files)
             report.kept = sum(file.reused for file in files)

@@ -106,3 +106,5 @@ class OutputFile:
     # keeps a file whose key is unchanged instead of rendering it again.
     key: str | None = None
     reused: bool = False  # not rendered: the staging folder already holds it, made from `key`
+    # Already written by write.store_file: its manifest entry, and whether bytes were written.
+    stored: tuple[list[Any], bool] | None = None

@@ -79,7 +79,9 @@ STOP_WORDS = frozenset(
     ]
 )
 TERMS_PER_PAPER = 24  # the highest-weighted terms say what a paper is about
-BLOCK_ROWS = 1024
+# Similarity is computed a block of rows at a time: BLOCK_CELLS scores (32 MiB) at most,
+# so that memory stays flat however many papers there are.
+BLOCK_CELLS = 1 << 22
 # Scores are rounded before ranking so that float noise never reorders equal scores.
 SCORE_DIGITS = 6
 
@@ -112,13 +114,15 @@ def related(
     transposed = matrix.T.tocsr()
     slugs = [p.slug for p in ordered]
 
+    rows_per_block = max(16, min(1024, BLOCK_CELLS // len(ordered)))
+
     def block_top(start: int) -> list[list[int]]:
-        block = (matrix[start : start + BLOCK_ROWS] @ transposed).toarray()
+        block = (matrix[start : start + rows_per_block] @ transposed).toarray()
         rows = np.arange(block.shape[0])
         block[rows, rows + start] = -1.0  # a paper is not related to itself
         return _top(block, k)
 
-    starts = list(range(0, len(ordered), BLOCK_ROWS))
+    starts = list(range(0, len(ordered), rows_per_block))
     tops = chain.from_iterable(parallel.fork_map(block_top, starts, min_items=4))
     result = {slug: tuple(slugs[i] for i in top) for slug, top in zip(slugs, tops, strict=True)}
     if cache is not None:

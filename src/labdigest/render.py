@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import pickle
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -71,10 +72,12 @@ class Renderer:
         templates_dir: Path,
         reuse: Reuse = lambda path, key: False,
         cache: Cache | None = None,
+        store: Callable[[OutputFile], OutputFile] = lambda file: file,
     ):
         self.config = config
         self.templates_dir = templates_dir
         self.reuse = reuse
+        self.store = store  # write.store_file in a build: paper pages are written by workers
         self.cache = cache
         self.build_key = _build_key(config, templates_dir)
         self.site = Site(config)
@@ -127,20 +130,19 @@ class Renderer:
             return made, _digest(repr(made)), _digest(repr(_card_fields(made)))
 
         def inputs(paper: Paper) -> str:
-            """Everything a paper's view is made from (besides settings and code)."""
+            """Everything a paper's view is made from (besides settings and code). Pickled,
+            not repr'd: ten times faster, and equal bytes mean equal inputs (the reverse
+            may fail, which only costs making the view again)."""
             own_topics = topics.of_paper[paper.slug]
-            return _digest(
-                repr(
-                    (
-                        paper,
-                        own_topics,
-                        topics.phrases_of[paper.slug],
-                        [topic_views[t] for t in own_topics],
-                        [digest_names.get(d) for d in paper.digests],
-                        keys[paper.slug],
-                    )
-                )
+            data = (
+                paper,
+                own_topics,
+                topics.phrases_of[paper.slug],
+                [topic_views[t] for t in own_topics],
+                [digest_names.get(d) for d in paper.digests],
+                keys[paper.slug],
             )
+            return hashlib.sha1(pickle.dumps(data, protocol=5)).hexdigest()
 
         # A view (Markdown most of all) takes 0.1-1 ms: views whose inputs are unchanged
         # come from the cache, and the others are made on every core.
@@ -212,7 +214,7 @@ class Renderer:
                 [context.view_keys[slug]],
                 lambda: view.bibtex.encode("utf-8"),
             )
-            return page, bib
+            return self.store(page), self.store(bib)
 
         pairs = parallel.fork_map(
             render_paper,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import dataclasses
 import errno
 import fcntl
 import hashlib
@@ -63,6 +64,7 @@ class Stage:
     manifest: dict[str, list[Any]] = field(default_factory=dict)  # the same, after writing
     written: int = 0
     reused: int = 0  # files render did not have to make again
+    made_dirs: set[Path] = field(default_factory=set)  # one mkdir per folder (per process)
 
     def holds(self, path: str, key: str) -> bool:
         """Whether the folder holds `path` as made from `key`, untouched since."""
@@ -76,9 +78,9 @@ class Stage:
 
 
 def write_files(stage: Stage, files: Sequence[OutputFile], progress: Progress = SILENT) -> int:
-    """Make stage.path hold exactly `files`: write the ones that differ from what is there,
-    delete the rest. Two files with one path are a bug, not an overwrite."""
-    made_dirs: set[Path] = set()
+    """Make stage.path hold exactly `files`: write the ones that differ from what is there
+    (unless store_file already did), delete the rest. Two files with one path are a bug,
+    not an overwrite."""
     for number, file in enumerate(files, start=1):
         progress.advance("write", number, len(files))
         relative = safe_relative(file.path).as_posix()
@@ -88,21 +90,35 @@ def write_files(stage: Stage, files: Sequence[OutputFile], progress: Progress = 
             stage.manifest[relative] = stage.known[relative]
             stage.reused += 1
             continue
-        target = stage.path / relative
-        digest = hashlib.sha1(file.content).hexdigest()
-        known = stage.known.get(relative)
-        if known is not None and known[0] == digest and _stat_matches(target, known):
-            stage.manifest[relative] = [*known[:3], file.key]
-            continue
-        if target.parent not in made_dirs:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made_dirs.add(target.parent)
-        target.write_bytes(file.content)
-        stat = target.stat()
-        stage.manifest[relative] = [digest, stat.st_size, stat.st_mtime_ns, file.key]
-        stage.written += 1
+        if file.stored is None:
+            file = store_file(stage, file)
+        assert file.stored is not None
+        entry, wrote = file.stored
+        stage.manifest[relative] = entry
+        stage.written += wrote
     _remove_stale(stage)
     return len(stage.manifest)
+
+
+def store_file(stage: Stage, file: OutputFile) -> OutputFile:
+    """Write one file into the stage, unless it already holds these bytes; returns the
+    file without its bytes and with its manifest entry. Render workers call it, so that
+    pages are written on every core and their bytes never travel between processes."""
+    if file.reused:
+        return file
+    relative = safe_relative(file.path).as_posix()
+    target = stage.path / relative
+    digest = hashlib.sha1(file.content).hexdigest()
+    known = stage.known.get(relative)
+    if known is not None and known[0] == digest and _stat_matches(target, known):
+        return dataclasses.replace(file, content=b"", stored=([*known[:3], file.key], False))
+    if target.parent not in stage.made_dirs:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stage.made_dirs.add(target.parent)
+    target.write_bytes(file.content)
+    stat = target.stat()
+    entry = [digest, stat.st_size, stat.st_mtime_ns, file.key]
+    return dataclasses.replace(file, content=b"", stored=(entry, True))
 
 
 def _stat_matches(target: Path, known: list[Any]) -> bool:
