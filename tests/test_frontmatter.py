@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from labdigest.content import paper_to_text, parse_paper
 from labdigest.errors import ContentError
@@ -90,3 +94,73 @@ def test_unclosed_front_matter() -> None:
 def test_unsafe_file_names_are_refused() -> None:
     with pytest.raises(ContentError):
         parse_paper(GOOD, Path("content/papers/Bad Name.md"))
+
+
+# ---- the fast reader of dump()'s shape against PyYAML ----------------------------------
+
+TRICKY = st.text(alphabet=st.sampled_from(list("ab 1.:-#'\"%@&*!?[]{}|>~\t\r\\é")), max_size=12)
+WORDS = st.sampled_from(["yes", "no", "on", "null", "~", "true", "1.5", "0x1F", "2026-03-11", ""])
+VALUE = st.one_of(st.text(max_size=20), TRICKY, WORDS)
+KEY = st.one_of(
+    st.sampled_from(["title", "arxiv", "date", "yes", "null", "on", "a-b", "_x"]), TRICKY
+)
+
+
+def same_as_pyyaml(lines: list[str]) -> None:
+    from labdigest import frontmatter
+
+    simple = frontmatter.parse_simple(lines)
+    if simple is None:
+        return
+    assert simple == frontmatter._parse_yaml("\n".join(lines), PATH, first_line=2)
+
+
+@settings(max_examples=1500)
+@given(
+    st.lists(
+        st.tuples(
+            KEY,
+            st.one_of(VALUE, st.lists(VALUE, max_size=3), st.dictionaries(KEY, VALUE, max_size=3)),
+        ),
+        max_size=6,
+    )
+)
+def test_fast_reading_of_written_front_matter_equals_pyyaml(fields: list[tuple[str, Any]]) -> None:
+    from labdigest import frontmatter
+
+    try:
+        text = frontmatter.dump(fields, "Body.")
+    except yaml.YAMLError:
+        return  # not writable YAML in the first place
+    same_as_pyyaml(text.split("\n")[1 : text.split("\n").index("---", 1)])
+
+
+@settings(max_examples=1500)
+@given(
+    st.lists(
+        st.one_of(
+            st.builds(lambda k, v: f"{k}: {v}", KEY, VALUE),
+            st.builds(lambda k: f"{k}:", KEY),
+            st.builds(lambda v: f"- {v}", VALUE),
+            st.builds(lambda k, v: f"  {k}: {v}", KEY, VALUE),
+            TRICKY,
+        ),
+        max_size=6,
+    )
+)
+def test_fast_reading_of_any_lines_equals_pyyaml_or_declines(lines: list[str]) -> None:
+    same_as_pyyaml(lines)
+
+
+def test_a_written_paper_is_read_by_the_fast_reader() -> None:
+    from labdigest import frontmatter
+
+    text = (
+        "title: 'FoundPose: Unseen Object Pose'\ndate: 2026-03-11\ndigests:\n- hf-mar-11\n"
+        "authors:\n- Evin Pınar Örnek\n- Yann Labbé\narxiv: '2311.18809'\nlinks:\n"
+        "  code: https://github.com/facebookresearch/foundpose\nsource: digests/a.txt"
+    )
+    simple = frontmatter.parse_simple(text.split("\n"))
+    assert simple is not None
+    assert simple == frontmatter._parse_yaml(text, PATH, first_line=2)
+    assert simple[0]["arxiv"] == "2311.18809" and simple[1]["links"] == 10  # file line
