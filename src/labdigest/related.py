@@ -1,7 +1,8 @@
 """Related papers: the k most similar papers to each one by TF-IDF cosine over title and
 abstract. Each paper is reduced to its most telling terms, and the sparse matrix is
-multiplied a block of rows at a time: no loop over all pairs in Python, about a second
-for 10,000 papers."""
+multiplied a block of rows at a time (blocks on every core): no loop over all pairs in
+Python, about two seconds for 10,000 papers. The work still grows with the square of the
+number of papers when they share many terms, as synthetic digests do (100 s for 100,000)."""
 
 from __future__ import annotations
 
