@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ from labdigest import fingerprint
 from labdigest.write import write_atomic
 
 FOLDER = ".labdigest-cache"
+SHARDS = 16  # per-item caches are split so that a small change rewrites a small part
 T = TypeVar("T")
 
 # A file is taken to be unchanged while its size, modification time and inode are: the
@@ -56,6 +58,33 @@ class Cache:
         data = pickle.dumps((self._code, key, value), protocol=pickle.HIGHEST_PROTOCOL)
         write_atomic(self.folder / f"{name}.pickle", data)
 
+    def load_entries(self, name: str, key: object) -> dict[str, Any]:
+        """The entries stored under `name` for this `key`, from every shard that is
+        readable and current (the others' entries are simply missing)."""
+        entries: dict[str, Any] = {}
+        for shard in range(SHARDS):
+            part = self.load(f"{name}.{shard:02d}", key)
+            if isinstance(part, dict):
+                entries.update(part)
+        return entries
+
+    def store_entries(
+        self, name: str, key: object, entries: dict[str, Any], changed: Iterable[str]
+    ) -> None:
+        """Store `entries`, rewriting only the shards that hold a changed (made, or
+        dropped) id: after an edit to one paper, one sixteenth of the cache is written."""
+        parts: dict[int, dict[str, Any]] = {_shard(item): {} for item in changed}
+        for item, value in entries.items():
+            part = parts.get(_shard(item))
+            if part is not None:
+                part[item] = value
+        for shard, part in parts.items():
+            self.store(f"{name}.{shard:02d}", key, part)
+
+
+def _shard(item: str) -> int:
+    return zlib.crc32(item.encode("utf-8")) % SHARDS
+
 
 def text_key(*parts: str) -> str:
     return hashlib.blake2b("\0".join(parts).encode("utf-8"), digest_size=16).hexdigest()
@@ -71,13 +100,13 @@ def per_item(
     """{id: value} for every id of `inputs` (id → a digest of what its value is computed
     from): values whose digest is unchanged come from the cache, compute(ids) makes the
     rest, and the cache is updated when anything was made or dropped."""
-    known: dict[str, tuple[str, T]] = (cache.load(name, key) if cache else None) or {}
+    known: dict[str, tuple[str, T]] = cache.load_entries(name, key) if cache else {}
     stale = [item for item, digest in inputs.items() if known.get(item, ("",))[0] != digest]
     made = dict(zip(stale, compute(stale), strict=True))
     entries = {
         item: (digest, made[item]) if item in made else known[item]
         for item, digest in inputs.items()
     }
-    if cache is not None and (made or len(known) != len(entries)):
-        cache.store(name, key, entries)
+    if cache is not None:
+        cache.store_entries(name, key, entries, [*made, *(set(known) - set(entries))])
     return {item: value for item, (_, value) in entries.items()}

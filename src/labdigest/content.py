@@ -214,8 +214,8 @@ def _load_files(
     keys = [file_key(path.stat()) for path in paths]
     name = f"{folder.name}-{pattern[2:]}"
     known: dict[str, tuple[FileKey, T]] = (
-        cache.load(name, str(folder.absolute())) if cache else None
-    ) or {}
+        cache.load_entries(name, str(folder.absolute())) if cache else {}
+    )
     stale = [
         path
         for path, key in zip(paths, keys, strict=True)
@@ -223,11 +223,12 @@ def _load_files(
     ]
     parsed = dict(zip(stale, parallel.fork_map(read, stale), strict=True))
     values = [parsed[path] if path in parsed else known[path.name][1] for path in paths]
-    if cache is not None and (stale or len(known) != len(paths)):
+    if cache is not None:
         entries = {
             path.name: (key, value) for path, key, value in zip(paths, keys, values, strict=True)
         }
-        cache.store(name, str(folder.absolute()), entries)
+        changed = [path.name for path in stale] + sorted(set(known) - set(entries))
+        cache.store_entries(name, str(folder.absolute()), entries, changed)
     return values
 
 

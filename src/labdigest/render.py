@@ -148,16 +148,17 @@ class Renderer:
         # come from the cache, and the others are made on every core.
         input_keys = {p.slug: inputs(p) for p in library.papers}
         cached: dict[str, tuple[str, PaperView, str, str]] = (
-            self.cache.load("views", self.build_key) if self.cache else None
-        ) or {}
+            self.cache.load_entries("views", self.build_key) if self.cache else {}
+        )
         stale = [p for p in library.papers if cached.get(p.slug, ("",))[0] != input_keys[p.slug]]
         made = {p.slug: m for p, m in zip(stale, parallel.fork_map(view, stale), strict=True)}
         entries = {
             slug: (key, *made[slug]) if slug in made else cached[slug]
             for slug, key in input_keys.items()
         }
-        if self.cache is not None and (stale or len(cached) != len(entries)):
-            self.cache.store("views", self.build_key, entries)
+        if self.cache is not None:
+            changed = [*made, *(set(cached) - set(entries))]
+            self.cache.store_entries("views", self.build_key, entries, changed)
         papers = {slug: entry[1] for slug, entry in entries.items()}
         view_keys = {slug: entry[2] for slug, entry in entries.items()}
         card_keys = {slug: entry[3] for slug, entry in entries.items()}
