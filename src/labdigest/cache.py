@@ -10,7 +10,7 @@ import hashlib
 import os
 import pickle
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -94,14 +94,17 @@ def per_item(
     cache: Cache | None,
     name: str,
     key: object,
-    inputs: dict[str, str],
+    inputs: Mapping[str, object],
     compute: Callable[[list[str]], list[T]],
 ) -> dict[str, T]:
-    """{id: value} for every id of `inputs` (id → a digest of what its value is computed
-    from): values whose digest is unchanged come from the cache, compute(ids) makes the
-    rest, and the cache is updated when anything was made or dropped."""
-    known: dict[str, tuple[str, T]] = cache.load_entries(name, key) if cache else {}
-    stale = [item for item, digest in inputs.items() if known.get(item, ("",))[0] != digest]
+    """{id: value} for every id of `inputs` (id → what stands for the inputs of its value:
+    a digest, a file's size and time), in the order of `inputs`: values whose stand-in is
+    unchanged come from the cache, compute(ids) makes the rest, and the shards holding
+    anything made or dropped are stored again."""
+    known: dict[str, tuple[object, T]] = cache.load_entries(name, key) if cache else {}
+    stale = [
+        item for item, digest in inputs.items() if item not in known or known[item][0] != digest
+    ]
     made = dict(zip(stale, compute(stale), strict=True))
     entries = {
         item: (digest, made[item]) if item in made else known[item]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from labdigest import frontmatter, parallel
-from labdigest.cache import Cache, FileKey, file_key
+from labdigest.cache import Cache, file_key, per_item
 from labdigest.errors import ContentError
 from labdigest.models import Digest, Library, ManifestEntry, Paper, SiteConfig
 from labdigest.slugs import arxiv_base_id, is_safe_slug
@@ -211,25 +211,15 @@ def _load_files(
     if not folder.is_dir():
         return []
     paths = sorted(folder.glob(pattern))
-    keys = [file_key(path.stat()) for path in paths]
-    name = f"{folder.name}-{pattern[2:]}"
-    known: dict[str, tuple[FileKey, T]] = (
-        cache.load_entries(name, str(folder.absolute())) if cache else {}
+    by_name = {path.name: path for path in paths}
+    values = per_item(
+        cache,
+        f"{folder.name}-{pattern[2:]}",
+        str(folder.absolute()),
+        {path.name: file_key(path.stat()) for path in paths},
+        lambda names: parallel.fork_map(read, [by_name[name] for name in names]),
     )
-    stale = [
-        path
-        for path, key in zip(paths, keys, strict=True)
-        if known.get(path.name, (None,))[0] != key
-    ]
-    parsed = dict(zip(stale, parallel.fork_map(read, stale), strict=True))
-    values = [parsed[path] if path in parsed else known[path.name][1] for path in paths]
-    if cache is not None:
-        entries = {
-            path.name: (key, value) for path, key, value in zip(paths, keys, values, strict=True)
-        }
-        changed = [path.name for path in stale] + sorted(set(known) - set(entries))
-        cache.store_entries(name, str(folder.absolute()), entries, changed)
-    return values
+    return list(values.values())
 
 
 def _read_paper(path: Path) -> Paper:

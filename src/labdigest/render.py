@@ -18,7 +18,7 @@ import jinja2
 from markupsafe import Markup
 
 from labdigest import cite, feeds, fingerprint, markup, parallel
-from labdigest.cache import Cache
+from labdigest.cache import Cache, per_item
 from labdigest.errors import TemplateError
 from labdigest.models import Digest, Library, OutputFile, Paper, SiteConfig, Topic
 from labdigest.progress import SILENT, Progress
@@ -146,22 +146,17 @@ class Renderer:
 
         # A view (Markdown most of all) takes 0.1-1 ms: views whose inputs are unchanged
         # come from the cache, and the others are made on every core.
-        input_keys = {p.slug: inputs(p) for p in library.papers}
-        cached: dict[str, tuple[str, PaperView, str, str]] = (
-            self.cache.load_entries("views", self.build_key) if self.cache else {}
+        by_slug = {p.slug: p for p in library.papers}
+        made = per_item(
+            self.cache,
+            "views",
+            self.build_key,
+            {p.slug: inputs(p) for p in library.papers},
+            lambda slugs: parallel.fork_map(view, [by_slug[s] for s in slugs]),
         )
-        stale = [p for p in library.papers if cached.get(p.slug, ("",))[0] != input_keys[p.slug]]
-        made = {p.slug: m for p, m in zip(stale, parallel.fork_map(view, stale), strict=True)}
-        entries = {
-            slug: (key, *made[slug]) if slug in made else cached[slug]
-            for slug, key in input_keys.items()
-        }
-        if self.cache is not None:
-            changed = [*made, *(set(cached) - set(entries))]
-            self.cache.store_entries("views", self.build_key, entries, changed)
-        papers = {slug: entry[1] for slug, entry in entries.items()}
-        view_keys = {slug: entry[2] for slug, entry in entries.items()}
-        card_keys = {slug: entry[3] for slug, entry in entries.items()}
+        papers = {slug: entry[0] for slug, entry in made.items()}
+        view_keys = {slug: entry[1] for slug, entry in made.items()}
+        card_keys = {slug: entry[2] for slug, entry in made.items()}
         digests = [self._digest_view(d, papers) for d in library.digests]
         first_seen: dict[str, DigestView] = {}
         for digest in sorted(digests, key=lambda d: (d.date, d.id)):

@@ -63,7 +63,6 @@ class Stage:
     known: dict[str, list[Any]] = field(default_factory=dict)
     manifest: dict[str, list[Any]] = field(default_factory=dict)  # the same, after writing
     written: int = 0
-    reused: int = 0  # files render did not have to make again
     made_dirs: set[Path] = field(default_factory=set)  # one mkdir per folder (per process)
 
     def holds(self, path: str, key: str) -> bool:
@@ -88,7 +87,6 @@ def write_files(stage: Stage, files: Sequence[OutputFile], progress: Progress = 
             raise LabdigestError(f"two pages want the same output path: {file.path}")
         if file.reused:  # render checked stage.holds(); the file is there as it should be
             stage.manifest[relative] = stage.known[relative]
-            stage.reused += 1
             continue
         if file.stored is None:
             file = store_file(stage, file)
