@@ -49,6 +49,19 @@ def tree_bytes(folder: Path) -> dict[str, bytes]:
     }
 
 
+DEPTHMASTER_TITLE = "DepthMaster: Taming Diffusion Models for Monocular Depth Estimation"
+
+
+def open_first_result_under_digest(page: Any) -> None:
+    """Follow the first search result of a site hosted under /digest/ to its page: it
+    must be DepthMaster's."""
+    link = page.locator("#search-results li.result h2 a").first
+    assert link.get_attribute("href").startswith("/digest/papers/")
+    link.click()
+    page.wait_for_load_state()
+    assert page.inner_text("h1") == DEPTHMASTER_TITLE
+
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

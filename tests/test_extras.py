@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -369,6 +370,26 @@ AXE_PAGES = [
 ]
 
 
+def each_example_page(
+    browser: Any, public: Path, **context_options: Any
+) -> Iterator[tuple[str, Any]]:
+    """(path, page) for each of AXE_PAGES, served from `public`, search results loaded."""
+    from labdigest.serve import serve_in_background
+
+    server, url = serve_in_background(public, "/")
+    context = browser.new_context(**context_options)
+    try:
+        page = context.new_page()
+        for path in AXE_PAGES:
+            page.goto(url + path)
+            if path.startswith("search/"):
+                page.wait_for_selector("#search-results li.result")
+            yield path, page
+    finally:
+        context.close()
+        server.shutdown()
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_no_serious_accessibility_violations(
@@ -379,27 +400,15 @@ def test_no_serious_accessibility_violations(
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    from labdigest.serve import serve_in_background
-
-    server, url = serve_in_background(example_public, "/")
-    context = browser.new_context(color_scheme=scheme)
     found = []
-    try:
-        page = context.new_page()
-        for path in AXE_PAGES:
-            page.goto(url + path)
-            if path.startswith("search/"):
-                page.wait_for_selector("#search-results li.result")
-            page.evaluate(AXE.read_text(encoding="utf-8"))
-            result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-            found += [
-                (path, v["id"], v["impact"], len(v["nodes"]))
-                for v in result["violations"]
-                if v["impact"] in ("serious", "critical")
-            ]
-    finally:
-        context.close()
-        server.shutdown()
+    for path, page in each_example_page(browser, example_public, color_scheme=scheme):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        found += [
+            (path, v["id"], v["impact"], len(v["nodes"]))
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
     assert found == []
 
 
@@ -407,20 +416,9 @@ def test_no_serious_accessibility_violations(
 def test_pages_fit_a_320_px_phone_without_sideways_scrolling(
     browser: Any, example_public: Path
 ) -> None:
-    from labdigest.serve import serve_in_background
-
-    server, url = serve_in_background(example_public, "/")
-    context = browser.new_context(viewport={"width": 320, "height": 640})
-    try:
-        page = context.new_page()
-        for path in AXE_PAGES:
-            page.goto(url + path)
-            if path.startswith("search/"):
-                page.wait_for_selector("#search-results li.result")
-            width = page.evaluate(
-                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-            )
-            assert width[0] <= width[1], (path, width)
-    finally:
-        context.close()
-        server.shutdown()
+    phone = {"width": 320, "height": 640}
+    for path, page in each_example_page(browser, example_public, viewport=phone):
+        width = page.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert width[0] <= width[1], (path, width)

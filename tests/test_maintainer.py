@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import REPO, build_site, copy_site
+from conftest import REPO, build_site, copy_site, open_first_result_under_digest
 from labdigest.cli import main, parser
 from labdigest.progress import NORMAL, QUIET, VERBOSE, Progress
 
@@ -314,14 +314,7 @@ def test_search_works_behind_nginx(nginx_digest: str, browser: Any) -> None:
         page = context.new_page()
         page.goto(nginx_digest + "search/?q=DepthMaster")
         page.wait_for_selector("#search-results li.result", timeout=15_000)
-        link = page.locator("#search-results li.result h2 a").first
-        assert link.get_attribute("href").startswith("/digest/papers/")
-        link.click()
-        page.wait_for_load_state()
-        assert (
-            page.inner_text("h1")
-            == "DepthMaster: Taming Diffusion Models for Monocular Depth Estimation"
-        )
+        open_first_result_under_digest(page)
     finally:
         context.close()
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import REPO, add_front_matter, build_site, copy_site
+from conftest import REPO, add_front_matter, build_site, copy_site, open_first_result_under_digest
 from labdigest import content
 from labdigest.search import indexed_pages
 from labdigest.serve import make_server, serve_in_background
@@ -249,14 +249,7 @@ def test_search_under_a_sub_path_finds_authors_and_ids_with_working_links(
     ]
     page.goto(f"{subpath_url}search/?q=DepthMaster")
     result_titles(page)
-    link = page.locator("#search-results li.result h2 a").first
-    assert link.get_attribute("href").startswith("/digest/papers/")
-    link.click()
-    page.wait_for_load_state()
-    assert (
-        page.inner_text("h1")
-        == "DepthMaster: Taming Diffusion Models for Monocular Depth Estimation"
-    )
+    open_first_result_under_digest(page)
 
 
 def test_report_first_result_time(record_property: Any) -> None:
