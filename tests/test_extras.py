@@ -58,6 +58,54 @@ def test_related_papers_are_similar_and_independent_of_order() -> None:
     assert sum(("depth" in t or "geometr" in t) for t in titles) >= 3
 
 
+def test_related_papers_after_edits_equal_a_clean_ranking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild re-ranks only the rows an edit moves and merges the rest from the cache:
+    after each kind of edit it must give exactly what ranking from nothing gives."""
+    import dataclasses
+
+    import numpy as np
+
+    from labdigest import related as ranking
+    from labdigest.cache import Cache
+
+    papers = sorted(content.load_papers(REPO / "content"), key=lambda p: p.slug)
+    cache = Cache(tmp_path)
+    related(tuple(papers), cache=cache)
+    # The example has 67 papers: let every edit take the incremental path.
+    monkeypatch.setattr(ranking, "MOST_MOVED", 1.0)
+    clean_rankings = []
+    real_rank = ranking.rank
+    monkeypatch.setattr(ranking, "rank", lambda *a: clean_rankings.append(1) or real_rank(*a))
+
+    def edit(index: int, **changes: str) -> None:
+        papers[index] = dataclasses.replace(papers[index], **changes)
+
+    edits = [
+        lambda: edit(3, body=papers[3].body + " Edited."),  # a word no other paper has
+        # the same words, more often: no other row moves, but this one rises in theirs
+        lambda: edit(12, body=papers[12].body + f" {papers[12].title}" * 4),
+        lambda: edit(44, body=papers[44].body + f" {papers[44].title}" * 4),
+        lambda: edit(10, body=papers[10].body.replace("depth", "width")),  # common words
+        lambda: edit(20, title=papers[20].title + " for Monocular Depth Estimation"),
+        lambda: edit(30, title=papers[31].title, body=papers[31].body),  # a twin: ties
+        lambda: [edit(i, body=" ".join(papers[i].body.split()[5:])) for i in (1, 40, 60)],
+        lambda: edit(5, title="Qwzx", body="Zzyzx vrrp."),  # no related paper at all
+    ]
+    for number, change in enumerate(edits):
+        change()
+        incremental = related(tuple(papers), cache=cache)
+        assert not clean_rankings, f"edit {number} was ranked from nothing"
+        keys = [ranking.text_key(p.slug, p.title, p.body) for p in papers]
+        clean = real_rank(papers, keys, 5)
+        assert incremental == clean.result(), f"edit {number}"
+        kept = cache.load("related", 5)
+        assert np.array_equal(kept.scores, clean.scores), f"edit {number}: scores"
+    assert related(tuple(papers), cache=cache)[papers[30].slug][0] == papers[31].slug
+    assert related(tuple(papers), cache=cache)[papers[5].slug] == ()
+
+
 # ---- feeds ------------------------------------------------------------------------------------
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 UNSORTED_SLUG = "unsorted"
 # The digest formats ingest reads (ingest/formats.py has a reader for each); named here so
@@ -12,6 +17,24 @@ UNSORTED_SLUG = "unsorted"
 FORMAT_NAMES = ("text", "arxiv-email", "hf-json", "arxiv-atom", "html")
 
 
+def fast_pickle(cls: type[T]) -> type[T]:
+    """Pickle instances as a call to the constructor with the field values. Python 3.11
+    pickles a frozen slots dataclass through __getstate__/__setstate__ methods that look up
+    dataclasses.fields() for every object: loading the build cache's 100,000 small views
+    took 0.8 s of that alone."""
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    if len(names) < 2:  # attrgetter of one name returns the value, not a tuple
+        raise TypeError(f"fast_pickle needs a dataclass of two fields or more: {cls}")
+    values: Callable[[Any], tuple[Any, ...]] = operator.attrgetter(*names)
+
+    def reduce(self: T) -> tuple[type[T], tuple[Any, ...]]:
+        return cls, values(self)
+
+    cls.__reduce__ = reduce  # type: ignore[assignment,method-assign]
+    return cls
+
+
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Topic:
     slug: str
@@ -50,6 +73,7 @@ class SiteConfig:
         return self.base_url if "://" in self.base_url else self.base_path
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Paper:
     """One paper as stored in content/papers/<slug>.md."""
@@ -70,12 +94,14 @@ class Paper:
     body_line: int = 1  # line of the body's first line in that file
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class ManifestEntry:
     slug: str
     key: str  # the identity the digest gave this paper: "arxiv:<id>" or "title:<normalized>"
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Digest:
     """One received digest, as recorded in content/manifests/<id>.yml."""
@@ -96,6 +122,7 @@ class Library:
     by_slug: dict[str, Paper] = field(default_factory=dict)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class OutputFile:
     """A file of the built site: a path relative to the output folder, and its bytes."""

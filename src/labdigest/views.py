@@ -11,7 +11,7 @@ from urllib.parse import quote_plus
 
 from markupsafe import Markup
 
-from labdigest.models import Paper, SiteConfig
+from labdigest.models import Paper, SiteConfig, fast_pickle
 from labdigest.slugs import ascii_words
 
 MONTHS = (
@@ -46,12 +46,14 @@ DETAIL_LABELS = {
 }
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Link:
     text: str
     url: str
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Detail:
     label: str
@@ -59,12 +61,14 @@ class Detail:
     url: str | None = None
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class AuthorView:
     name: str
     member: bool  # one of the lab's own: highlighted
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class TopicView:
     slug: str
@@ -77,6 +81,7 @@ class TopicView:
     count: int
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class PaperView:
     slug: str
@@ -125,6 +130,7 @@ class PaperView:
         return any(a.member for a in self.authors)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class DigestNav:
     digest: Link
@@ -134,6 +140,7 @@ class DigestNav:
     next: Link | None
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class DigestView:
     id: str
