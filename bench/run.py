@@ -5,7 +5,13 @@ For each size (1,000 and 10,000 papers; 100,000 too with BENCH_LARGE=1) it measu
 a full build without search, search indexing alone, a full build with search, a rebuild
 with nothing changed, a rebuild after editing one paper, and labdigest's own peak memory;
 with Hugo installed it runs ../shared/bench/peers.sh on the same digest. It prints one
-table and writes it to bench/results.md."""
+table and writes it to bench/results.md.
+
+Every tool builds into a new folder. Old bench folders are set aside, not deleted: on
+this machine's ext4 (no journal), creating files in the minute after deleting tens of
+thousands is up to five times slower (the kernel skips recently freed inodes one by one),
+which made whichever tool ran after a deletion look slow. The next run deletes them
+first and lets the file system settle before it measures anything."""
 
 from __future__ import annotations
 
@@ -20,10 +26,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SHARED_BENCH = REPO.parent / "shared" / "bench"
 WORK = REPO / "bench" / "work"
+TRASH = WORK / "trash"  # old bench folders, deleted when the next run starts
+SETTLE_SECONDS = 90  # ext4 treats an inode freed less than 60 s (+ writeback) ago as busy
 PYTHON = sys.executable
 
 
 LAST_OUTPUT = {"stdout": ""}
+# Python as a user runs it: caching compiled modules (some sandboxes turn that off, which
+# adds a quarter of a second of compiling to every run of every tool written in Python).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def stage_seconds(name: str) -> str:
@@ -42,6 +53,7 @@ def timed(command: list[str], cwd: Path) -> tuple[float, int]:
         capture_output=True,
         text=True,
         check=False,
+        env=ENV,
     )
     elapsed = time.perf_counter() - started
     LAST_OUTPUT["stdout"] = result.stdout
@@ -50,9 +62,16 @@ def timed(command: list[str], cwd: Path) -> tuple[float, int]:
     return elapsed, int(report.read_text().split()[-1])
 
 
+def set_aside(path: Path) -> None:
+    """Move an old bench folder out of the way (a rename); the next run deletes it."""
+    if path.exists():
+        TRASH.mkdir(parents=True, exist_ok=True)
+        path.rename(TRASH / f"{len(list(TRASH.iterdir()))}-{path.name}")
+
+
 def make_site(size: int) -> Path:
     site = WORK / f"site-{size}"
-    shutil.rmtree(site, ignore_errors=True)
+    set_aside(site)
     (site / "content" / "digests").mkdir(parents=True)
     shutil.copy(REPO / "site.toml", site / "site.toml")
     shutil.copytree(REPO / "templates", site / "templates")
@@ -112,8 +131,13 @@ def bench_size(size: int) -> dict[str, str]:
 def peers(size: int) -> dict[str, str]:
     if shutil.which("hugo") is None:
         return {}
-    env = {**os.environ, "PAGEFIND": f"{PYTHON} -m pagefind_bin", "PYTHON": PYTHON}
-    command = ["bash", str(SHARED_BENCH / "peers.sh"), str(size), str(WORK / f"peers-{size}")]
+    env = {**ENV, "PAGEFIND": f"{PYTHON} -m pagefind_bin", "PYTHON": PYTHON}
+    work = WORK / f"peers-{size}"
+    # Hugo, like labdigest, builds into a new folder (without this it would overwrite the
+    # last run's files), and peers.sh finds no old Hugo site to delete before timing it.
+    set_aside(work / "hugo")
+    set_aside(work / "hugo-public")
+    command = ["bash", str(SHARED_BENCH / "peers.sh"), str(size), str(work)]
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     found = {}
     for line in result.stdout.splitlines():
@@ -129,6 +153,10 @@ def peers(size: int) -> dict[str, str]:
 
 def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
+    if TRASH.exists():
+        shutil.rmtree(TRASH)
+        print(f"waiting {SETTLE_SECONDS} s: the file system settles after a large deletion")
+        time.sleep(SETTLE_SECONDS)
     sizes = [1_000, 10_000] + ([100_000] if os.environ.get("BENCH_LARGE") else [])
     rows = [bench_size(size) for size in sizes]
     for row in rows:

@@ -265,8 +265,8 @@ def test_the_same_paper_from_two_formats_is_one_page_that_gains_what_it_lacked(
     # The HTML listing knows the paper by id, with no links and no categories ...
     assert not ingest([DATA / "arxiv-listing.html"], content_dir, today=day).problems[1:]
     papers = {p.arxiv: p for p in content.load_papers(content_dir)}
-    path = papers["2501.08123"].path
-    assert path is not None
+    assert papers["2501.08123"].path is not None
+    path = Path(papers["2501.08123"].path)
     # ... a maintainer edits its title and body ...
     edited = (
         path.read_text(encoding="utf-8").replace("Low Light", "Low Light (must read)", 1)

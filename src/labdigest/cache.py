@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import shutil
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -57,6 +58,16 @@ class Cache:
         self.folder.mkdir(exist_ok=True)
         data = pickle.dumps((self._code, key, value), protocol=pickle.HIGHEST_PROTOCOL)
         write_atomic(self.folder / f"{name}.pickle", data)
+
+    def folder_for(self, name: str) -> Path:
+        """A folder of the cache for another library's files (compiled templates), made
+        for this version of labdigest: the folders of other versions are removed."""
+        folder = self.folder / f"{name}-{self._code[:16]}"
+        if not folder.is_dir():
+            for stale in self.folder.glob(f"{name}-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            folder.mkdir(parents=True)
+        return folder
 
     def load_entries(self, name: str, key: object) -> dict[str, Any]:
         """The entries stored under `name` for this `key`, from every shard that is

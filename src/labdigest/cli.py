@@ -164,15 +164,17 @@ def _fetch(args: argparse.Namespace, progress: Progress) -> int:
 
 
 def _ingest(args: argparse.Namespace, progress: Progress) -> int:
+    from labdigest.build import without_cycle_collection
     from labdigest.ingest import ingest
 
-    report = ingest(
-        args.paths,
-        _content_dir(args),
-        date=args.date,
-        format=args.format,
-        on_file=lambda done, total: progress.advance("ingest", done, total),
-    )
+    with without_cycle_collection():
+        report = ingest(
+            args.paths,
+            _content_dir(args),
+            date=args.date,
+            format=args.format,
+            on_file=lambda done, total: progress.advance("ingest", done, total),
+        )
     for file in report.files:
         for note in file.notes:
             if progress.verbosity >= NORMAL:

@@ -5,6 +5,7 @@ out as a file, so ingest writes exactly what build reads."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -109,7 +110,7 @@ def parse_paper(text: str, path: Path) -> Paper:
         source=source,
         notes=notes,
         extra=tuple((k, v) for k, v in fields.items() if k not in KNOWN_FIELDS),
-        path=path,
+        path=str(path),
         body_line=document.body_line,
     )
 
@@ -210,14 +211,20 @@ def _load_files(
     was stored are parsed (on every core when there are many)."""
     if not folder.is_dir():
         return []
-    paths = sorted(folder.glob(pattern))
-    by_name = {path.name: path for path in paths}
+    # Names as text, not Paths: sorting 10,000 Paths took a fifth of a second.
+    suffix = pattern.removeprefix("*")
+    with os.scandir(folder) as entries:
+        found = {
+            entry.name: file_key(entry.stat())
+            for entry in entries
+            if entry.name.endswith(suffix) and not entry.name.startswith(".")
+        }
     values = per_item(
         cache,
-        f"{folder.name}-{pattern[2:]}",
+        f"{folder.name}-{suffix[1:]}",
         str(folder.absolute()),
-        {path.name: file_key(path.stat()) for path in paths},
-        lambda names: parallel.fork_map(read, [by_name[name] for name in names]),
+        {name: found[name] for name in sorted(found)},
+        lambda names: parallel.fork_map(read, [folder / name for name in names]),
     )
     return list(values.values())
 
@@ -252,7 +259,7 @@ def _check_pinned_topics(papers: Iterable[Paper], known: set[str]) -> None:
         for slug in paper.topics:
             if slug not in known:
                 assert paper.path is not None
-                text = paper.path.read_text(encoding="utf-8")
+                text = Path(paper.path).read_text(encoding="utf-8")
                 line = _line_of_key(text, "topics")
                 raise ContentError(
                     f"unknown topic '{slug}' (topics are defined in site.toml)", paper.path, line

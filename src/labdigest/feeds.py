@@ -90,8 +90,11 @@ def robots(sitemap_url: str) -> bytes:
     return text.encode("utf-8")
 
 
-def papers_json(records: Sequence[dict[str, object]]) -> bytes:
-    """One paper a line: diffs and grep stay readable, and the encoder stays the C one
-    (json.dumps with indent= is pure Python, and took seconds on a large site)."""
-    lines = ",\n".join(json.dumps(r, ensure_ascii=False, sort_keys=True) for r in records)
-    return ('{"papers": [\n' + lines + "\n]}\n").encode("utf-8")
+def papers_json_line(record: dict[str, object]) -> str:
+    """One paper's line of papers.json: one a line keeps diffs and grep readable, and the
+    encoder the C one (json.dumps with indent= is pure Python: seconds on a large site)."""
+    return json.dumps(record, ensure_ascii=False, sort_keys=True)
+
+
+def papers_json(lines: Sequence[str]) -> bytes:
+    return ('{"papers": [\n' + ",\n".join(lines) + "\n]}\n").encode("utf-8")

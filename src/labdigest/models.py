@@ -90,7 +90,9 @@ class Paper:
     source: str | None = None
     notes: str | None = None  # the lab's own Markdown notes on the paper
     extra: tuple[tuple[str, Any], ...] = ()  # unknown front-matter keys, kept verbatim
-    path: Path | None = None  # the file it was read from, for error messages
+    # The file it was read from, for error messages; text, not a Path: unpickling 10,000
+    # Paths from the build cache took a quarter of a second.
+    path: str | None = None
     body_line: int = 1  # line of the body's first line in that file
 
 

@@ -25,7 +25,6 @@ from labdigest.progress import SILENT, Progress
 from labdigest.topics import TopicIndex
 from labdigest.views import (
     AuthorView,
-    DigestNav,
     DigestView,
     Link,
     PaperView,
@@ -59,6 +58,7 @@ class Context:
     first_seen: dict[str, DigestView]  # paper slug → the earliest digest it is in
     view_keys: dict[str, str]  # paper slug → a digest of its whole view
     card_keys: dict[str, str]  # paper slug → a digest of what lists of papers show of it
+    input_keys: dict[str, str]  # paper slug → a digest of what its view is made from
 
 
 # A page is kept from an earlier build when its key is unchanged: Stage.holds.
@@ -92,6 +92,8 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            # Compiled templates are kept with the build cache (keyed by their source).
+            bytecode_cache=_template_cache(cache),
         )
         self.env.globals.update(site=self.site, config=config, card=self.card)
         self._cards: dict[tuple[str, str, str | None, bool], Markup] = {}
@@ -147,11 +149,12 @@ class Renderer:
         # A view (Markdown most of all) takes 0.1-1 ms: views whose inputs are unchanged
         # come from the cache, and the others are made on every core.
         by_slug = {p.slug: p for p in library.papers}
+        input_keys = {p.slug: inputs(p) for p in library.papers}
         made = per_item(
             self.cache,
             "views",
             self.build_key,
-            {p.slug: inputs(p) for p in library.papers},
+            input_keys,
             lambda slugs: parallel.fork_map(view, [by_slug[s] for s in slugs]),
         )
         papers = {slug: entry[0] for slug, entry in made.items()}
@@ -172,52 +175,106 @@ class Renderer:
             first_seen,
             view_keys,
             card_keys,
+            input_keys,
         )
 
     # ---- pages -------------------------------------------------------------------------
 
     def _paper_pages(self, context: Context, progress: Progress) -> list[OutputFile]:
-        navs: dict[str, list[DigestNav]] = {slug: [] for slug in context.papers}
+        """Every paper's page and BibTeX. Their keys are worked out here, and only the
+        files the staging folder does not already hold are rendered (on every core when
+        there are many): after an edit to one paper, a handful of 10,000."""
+        places: dict[str, list[tuple[DigestView, int]]] = {slug: [] for slug in context.papers}
         for digest in sorted(context.digests, key=lambda d: (d.date, d.id)):
             for position, paper in enumerate(digest.papers):
-                navs[paper.slug].append(digest_nav(digest, position))
+                places[paper.slug].append((digest, position))
+        digest_keys = {
+            d.id: _digest(repr(dataclasses.replace(d, papers=()))) for d in context.digests
+        }
+
+        def navigation_key(slug: str) -> str:
+            """What the page's digest navigation shows: each digest, the place in it and
+            the neighbours' cards (their titles and addresses)."""
+            parts = []
+            for digest, position in places[slug]:
+                around = digest.papers[max(0, position - 1) : position + 2]
+                parts.append(f"{digest_keys[digest.id]} {position} {len(digest.papers)}")
+                parts.extend(context.card_keys[p.slug] for p in around)
+            return " ".join(parts)
+
+        def keys_of(slug: str) -> tuple[str, str]:
+            related = context.related.get(slug, ())
+            page = [context.view_keys[slug], *(context.card_keys[s] for s in related)]
+            return self.key_of([*page, navigation_key(slug)]), self.key_of(
+                [context.view_keys[slug]]
+            )
+
+        keys = {slug: keys_of(slug) for slug in context.papers}
+
+        def paths(slug: str) -> tuple[str, str]:
+            return f"papers/{slug}/index.html", f"papers/{slug}/cite.bib"
 
         def render_paper(slug: str) -> tuple[OutputFile, OutputFile]:
             view = context.papers[slug]
-            related = context.related.get(slug, ())
-            page = self.keyed(
-                f"papers/{slug}/index.html",
-                [
-                    context.view_keys[slug],
-                    *(context.card_keys[s] for s in related),
-                    repr(navs[slug]),
-                ],
+            page_path, bib_path = paths(slug)
+            page_key, bib_key = keys[slug]
+            page = self.keyed_by(
+                page_path,
+                page_key,
                 lambda: (
                     self.page(
-                        f"papers/{slug}/index.html",
+                        page_path,
                         "paper.html",
                         paper=view,
-                        navs=navs[slug],
-                        related=[context.papers[s] for s in related],
+                        navs=[digest_nav(d, p) for d, p in places[slug]],
+                        related=[context.papers[s] for s in context.related.get(slug, ())],
                         description=view.teaser,
                         og_type="article",
                         json_ld=json_ld(self._scholarly_article(view)),
                     ).content
                 ),
             )
-            bib = self.keyed(
-                f"papers/{slug}/cite.bib",
-                [context.view_keys[slug]],
-                lambda: view.bibtex.encode("utf-8"),
-            )
+            bib = self.keyed_by(bib_path, bib_key, lambda: view.bibtex.encode("utf-8"))
             return self.store(page), self.store(bib)
 
-        pairs = parallel.fork_map(
-            render_paper,
-            list(context.papers),
-            lambda done, total: progress.advance("render", done, total),
+        def held(slug: str) -> bool:
+            return all(map(self.reuse, paths(slug), keys[slug]))
+
+        todo = [slug for slug in context.papers if not held(slug)]
+        if len(todo) * 2 > len(context.papers):
+            self._render_cards(context)
+        made = dict(
+            zip(
+                todo,
+                parallel.fork_map(
+                    render_paper, todo, lambda done, total: progress.advance("render", done, total)
+                ),
+                strict=True,
+            )
         )
-        return [file for pair in pairs for file in pair]
+        files: list[OutputFile] = []
+        for slug in context.papers:
+            if slug in made:
+                files.extend(made[slug])
+            else:
+                files.extend(
+                    OutputFile(path, b"", key=key, reused=True)
+                    for path, key in zip(paths(slug), keys[slug], strict=True)
+                )
+        return files
+
+    def _render_cards(self, context: Context) -> None:
+        """Every paper's card in the two variants lists show, on every core: a build
+        that renders most pages needs them all (related lists, topic and digest pages),
+        and the page workers forked after this start with them."""
+        slugs = list(context.papers)
+
+        def both(slug: str) -> tuple[Markup, Markup]:
+            return self.card(context.papers[slug]), self.card(context.papers[slug], "h2")
+
+        for slug, (h3, h2) in zip(slugs, parallel.fork_map(both, slugs), strict=True):
+            self._cards[(slug, "h3", None, False)] = h3
+            self._cards[(slug, "h2", None, False)] = h2
 
     def _topic_pages(self, context: Context) -> Iterator[OutputFile]:
         views = list(context.topic_views.values())
@@ -379,10 +436,21 @@ class Renderer:
             "sitemap.xml", feeds.sitemap([(self.site.absolute(p), m) for p, m in pages])
         )
         yield OutputFile("robots.txt", feeds.robots(self.site.absolute("sitemap.xml")))
-        yield OutputFile(
-            "papers.json",
-            feeds.papers_json([self._record(p, context) for p in context.library.papers]),
+        # One line a paper, each made again only when its paper or related papers change.
+        by_slug = context.library.by_slug
+        lines = per_item(
+            self.cache,
+            "records",
+            self.build_key,
+            {
+                p.slug: "\0".join((context.input_keys[p.slug], *context.related.get(p.slug, ())))
+                for p in context.library.papers
+            },
+            lambda slugs: [
+                feeds.papers_json_line(self._record(by_slug[s], context)) for s in slugs
+            ],
         )
+        yield OutputFile("papers.json", feeds.papers_json(list(lines.values())))
 
     def _feed(self, *, title: str, subtitle: str, path: str, papers: list[PaperView]) -> bytes:
         entries = [
@@ -466,10 +534,16 @@ class Renderer:
             self._cards[key] = Markup(self.render_template("_card.html", context))
         return self._cards[key]
 
+    def key_of(self, inputs: Iterable[str]) -> str:
+        """A file's key: its inputs, and the templates, settings and labdigest."""
+        return _digest("\0".join((self.build_key, *inputs)))
+
     def keyed(self, out_path: str, inputs: Iterable[str], make: Callable[[], bytes]) -> OutputFile:
         """The file at out_path made by make(), unless the output already holds it as made
         from the same inputs (and the same templates, settings and labdigest)."""
-        key = _digest("\0".join((self.build_key, *inputs)))
+        return self.keyed_by(out_path, self.key_of(inputs), make)
+
+    def keyed_by(self, out_path: str, key: str, make: Callable[[], bytes]) -> OutputFile:
         if self.reuse(out_path, key):
             return OutputFile(out_path, b"", key=key, reused=True)
         return OutputFile(out_path, make(), key=key)
@@ -595,6 +669,18 @@ def _build_key(config: SiteConfig, templates_dir: Path) -> str:
         if path.is_file():
             parts += [path.relative_to(templates_dir).as_posix(), _digest(path.read_bytes().hex())]
     return _digest("\0".join(parts))
+
+
+def _template_cache(cache: Cache | None) -> jinja2.BytecodeCache | None:
+    if cache is None:
+        return None
+    try:
+        # Jinja keys compiled templates by their source, not by the environment's
+        # settings: a folder per labdigest version keeps a new version from old code.
+        folder = cache.folder_for("templates")
+    except OSError:  # a cache is an optimization: without one, templates compile again
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def _bib(papers: list[PaperView] | tuple[PaperView, ...]) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from labdigest import parallel
 from labdigest.cache import Cache, per_item, text_key
 from labdigest.models import UNSORTED_SLUG, Library, Paper, Topic
 
@@ -77,14 +78,19 @@ def assign(library: Library, topics: tuple[Topic, ...], cache: Cache | None = No
 
     by_slug = {paper.slug: paper for paper in library.papers}
 
-    def find(slugs: list[str]) -> list[dict[str, tuple[str, ...]]]:
-        texts = (searchable_text(by_slug[slug]) for slug in slugs)
-        found = (phrase_index.find(_WORD_RE.findall(text)) for text in texts)
+    def find(slug: str) -> dict[str, tuple[str, ...]]:
+        found = phrase_index.find(_WORD_RE.findall(searchable_text(by_slug[slug])))
         # Sorted tuples, not sets: they pickle several times faster (and in one order).
-        return [{topic: tuple(sorted(p)) for topic, p in f.items()} for f in found]
+        return {topic: tuple(sorted(phrases)) for topic, phrases in found.items()}
 
     # Finding the phrases reads every word of every paper: only changed papers are read.
-    found_in = per_item(cache, "topic-phrases", repr(topics), text_keys(library), find)
+    found_in = per_item(
+        cache,
+        "topic-phrases",
+        repr(topics),
+        text_keys(library),
+        lambda slugs: parallel.fork_map(find, slugs),
+    )
     of_paper: dict[str, tuple[str, ...]] = {}
     phrases_of: dict[str, tuple[str, ...]] = {}
     for paper in library.papers:

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from labdigest.errors import BuildLockedError, LabdigestError
@@ -45,12 +45,22 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def safe_relative(path: str) -> PurePosixPath:
-    """An output path as given by render, refused if it could leave the output folder."""
-    relative = PurePosixPath(path)
-    if relative.is_absolute() or not relative.parts or ".." in relative.parts or "\\" in path:
+def safe_relative(path: str) -> str:
+    """An output path as render gives it ("papers/x/index.html"), refused unless it is
+    relative, in plain form and inside the output folder. String checks, not PurePath:
+    a site has tens of thousands of paths."""
+    parts = path.split("/")
+    if (
+        path.startswith("/")
+        or "\\" in path
+        or "\0" in path
+        or not set(parts).isdisjoint(_NOT_PLAIN)
+    ):
         raise LabdigestError(f"refusing to write outside the output folder: {path!r}")
-    return relative
+    return path
+
+
+_NOT_PLAIN = frozenset({"", ".", ".."})
 
 
 @dataclass(slots=True)
@@ -72,7 +82,7 @@ class Stage:
             known is not None
             and len(known) > 3
             and known[3] == key
-            and _stat_matches(self.path / path, known)
+            and _stat_matches(f"{self.path}/{path}", known)
         )
 
 
@@ -82,7 +92,7 @@ def write_files(stage: Stage, files: Sequence[OutputFile], progress: Progress = 
     not an overwrite."""
     for number, file in enumerate(files, start=1):
         progress.advance("write", number, len(files))
-        relative = safe_relative(file.path).as_posix()
+        relative = safe_relative(file.path)
         if relative in stage.manifest:
             raise LabdigestError(f"two pages want the same output path: {file.path}")
         if file.reused:  # render checked stage.holds(); the file is there as it should be
@@ -104,7 +114,7 @@ def store_file(stage: Stage, file: OutputFile) -> OutputFile:
     pages are written on every core and their bytes never travel between processes."""
     if file.reused:
         return file
-    relative = safe_relative(file.path).as_posix()
+    relative = safe_relative(file.path)
     target = stage.path / relative
     digest = hashlib.sha1(file.content).hexdigest()
     known = stage.known.get(relative)
@@ -119,9 +129,9 @@ def store_file(stage: Stage, file: OutputFile) -> OutputFile:
     return dataclasses.replace(file, content=b"", stored=(entry, True))
 
 
-def _stat_matches(target: Path, known: list[Any]) -> bool:
+def _stat_matches(target: str | Path, known: list[Any]) -> bool:
     try:
-        stat = target.stat()
+        stat = os.stat(target)
     except OSError:
         return False
     return [stat.st_size, stat.st_mtime_ns] == known[1:3]

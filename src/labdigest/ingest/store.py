@@ -157,7 +157,7 @@ class PaperStore:
 
     def _save(self, paper: Paper) -> None:
         path = content.papers_dir(self.content_dir) / f"{paper.slug}.md"
-        self.papers[paper.slug] = dataclasses.replace(paper, path=path)
+        self.papers[paper.slug] = dataclasses.replace(paper, path=str(path))
         self._unsaved[paper.slug] = path
         self._index(paper)
 
@@ -183,7 +183,7 @@ def _finish_and_write(item: tuple[Paper, tuple[str, bool] | None]) -> str:
         abstract, keep_math = raw
         paper = dataclasses.replace(paper, body=markup.escape_text(abstract, keep_math=keep_math))
     assert paper.path is not None
-    _write_if_changed(paper.path, content.paper_to_text(paper))
+    _write_if_changed(Path(paper.path), content.paper_to_text(paper))
     return paper.body
 
 
