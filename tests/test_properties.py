@@ -8,11 +8,11 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labdigest import markup, render
-from labdigest.content import paper_to_text, parse_paper
+from labdigest import frontmatter, markup, render
+from labdigest.content import manifest_to_text, paper_to_text, parse_manifest, parse_paper
 from labdigest.ingest.text import CHROME, parse_date_line, read
-from labdigest.models import Paper
-from labdigest.slugs import is_safe_slug, slugify, unique_slug
+from labdigest.models import Digest, ManifestEntry, Paper
+from labdigest.slugs import identity_key, is_safe_slug, slugify, unique_slug
 
 # Printable text of any script; no control characters (a digest is text, and Markdown
 # turns NUL into U+FFFD by specification).
@@ -94,3 +94,36 @@ def test_slugs_are_always_safe_and_unique(titles: list[str]) -> None:
         assert is_safe_slug(slug) and slug not in taken
         assert "/" not in slug and "\\" not in slug and ".." not in slug
         taken.add(slug)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            titles().map(slugify) | TEXT,
+            st.one_of(
+                titles().map(lambda t: identity_key(None, t)),
+                st.from_regex(r"arxiv:\d{4}\.\d{4,5}(v\d)?", fullmatch=True),
+                st.sampled_from(["title:12:30", "title:", "yes", "1.5", "title:a: b", "a #b"]),
+                TEXT,
+            ),
+        ),
+        max_size=6,
+    )
+)
+def test_manifests_are_written_as_pyyaml_writes_them(entries: list[tuple[str, str]]) -> None:
+    """The fast manifest writer gives PyYAML's bytes for any slugs and keys, and reads back."""
+    digest = Digest(
+        "d-1", "2026-03-11", "digests/d.txt", "text", tuple(ManifestEntry(*e) for e in entries)
+    )
+    expected = frontmatter.dump_yaml(
+        {
+            "id": digest.id,
+            "date": digest.date,
+            "source": digest.source,
+            "format": digest.format,
+            "papers": [{"slug": s, "key": k} for s, k in entries],
+        }
+    )
+    assert manifest_to_text(digest) == expected
+    assert parse_manifest(expected, Path("d.yml")).papers == digest.papers

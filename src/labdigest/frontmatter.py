@@ -98,8 +98,33 @@ def dump(fields: Iterable[tuple[str, Any]], body: str) -> str:
     return f"{DELIMITER}\n{header}{DELIMITER}\n\n{body.strip()}\n"
 
 
-def dump_yaml(data: dict[str, Any]) -> str:
+def dump_yaml(data: dict[str, Any] | list[Any]) -> str:
     return yaml.dump(data, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=100_000)
+
+
+def dump_records(name: str, records: list[dict[str, str]]) -> str:
+    """`name:` and a list of flat text records, as dump_yaml({name: records}) writes it,
+    but a record whose every key and value PyYAML writes unquoted is written here, about
+    ten times faster (a 10,000-paper manifest: 0.4 s with PyYAML). A property test holds
+    it to PyYAML's output."""
+    if not records:
+        return dump_yaml({name: records})
+    parts = [f"{name}:\n"]
+    for record in records:
+        if all(_written_plain(k) and _written_plain(v) for k, v in record.items()):
+            parts.append("- " + "  ".join(f"{k}: {v}\n" for k, v in record.items()))
+        else:
+            parts.append(dump_yaml([record]))
+    return "".join(parts)
+
+
+# Lowercase words of letters, digits and . : / - (slugs, "arxiv:2501.08123", "title:…
+# words"): text that PyYAML writes as it is, unless it reads as another type.
+_WRITTEN_PLAIN = re.compile(r"[a-z0-9][a-z0-9./-]*(?::[a-z0-9./-]+)*(?: [a-z0-9./-]+)*")
+
+
+def _written_plain(text: str) -> bool:
+    return _WRITTEN_PLAIN.fullmatch(text) is not None and _is_text(text)
 
 
 def load_yaml(text: str, path: Path) -> dict[str, Any]:
