@@ -127,3 +127,61 @@ def test_manifests_are_written_as_pyyaml_writes_them(entries: list[tuple[str, st
     )
     assert manifest_to_text(digest) == expected
     assert parse_manifest(expected, Path("d.yml")).papers == digest.papers
+
+
+FIELD_VALUES = st.one_of(
+    TEXT,
+    titles(),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.sampled_from(["2026-03-11", "2501.08123", "...x", "- x", "a: b", "it's", " x", "#x", "1e3"]),
+    st.lists(TEXT | titles(), max_size=4),
+    st.dictionaries(st.sampled_from(["code", "pdf", "Code", "a b"]), TEXT, max_size=3),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["title", "date", "digests", "authors", "arxiv", "journal_ref"])
+        | st.from_regex(r"[a-z][a-z0-9_-]{0,6}", fullmatch=True)
+        | TEXT,
+        FIELD_VALUES,
+        max_size=6,
+    )
+)
+def test_front_matter_is_written_as_pyyaml_writes_it(fields: dict[str, object]) -> None:
+    """The fast front-matter writer, where it answers, gives PyYAML's bytes."""
+    import yaml
+
+    written = frontmatter.dump_simple(fields)
+    if written is not None:
+        assert written == yaml.dump(
+            fields,
+            Dumper=frontmatter._PlainDumper,
+            sort_keys=False,
+            allow_unicode=True,
+            default_flow_style=False,
+            width=100_000,
+        )
+
+
+def test_the_fast_front_matter_writer_takes_the_usual_paper() -> None:
+    paper = parse_paper(
+        "---\ntitle: 'DepthMaster: Taming Diffusion Models'\ndate: 2026-03-11\ndigests:\n- d\n"
+        "authors:\n- Zi Wang\n- Ana O'Neil\narxiv: '2501.02576'\nlinks:\n  code: https://x.org/y\n"
+        "upvotes: 12\n---\n\nAbstract.\n",
+        Path("depthmaster.md"),
+    )
+    fields = {
+        "title": paper.title,
+        "date": paper.date,
+        "digests": list(paper.digests),
+        "authors": list(paper.authors),
+        "arxiv": paper.arxiv,
+        "links": dict(paper.links),
+        **dict(paper.extra),
+    }
+    assert frontmatter.dump_simple(fields) is not None
+    assert parse_paper(paper_to_text(paper), Path("depthmaster.md")) == paper
