@@ -96,3 +96,34 @@ def test_a_typical_abstract_takes_the_shortcut_and_renders_like_markdown_it() ->
     )
     assert markup.render_plain(abstract) is not None
     assert markup.render(abstract) == markup.renderer().render(abstract)
+
+
+# Prose with links: schemes, hosts, paths, and what may end or follow a URL.
+LINKED_PROSE = st.lists(
+    st.sampled_from(
+        [
+            *["https://", "http://", "HTTPS://", "github.com", "/x_y", ".", ",", ")", "(", "*"],
+            *["_", "\\_", "\\*", " ", "\n", "\n\n", "word", "e.g.", "//", "www.", ":", "-"],
+            *["é", "?q=1", "&", "<b>", '"', "#x", "%20", "ex.org/a.", "{x}", "`", "1. ", "$x$"],
+            "~",
+        ]
+    ),
+    max_size=14,
+).map("".join)
+
+
+@settings(max_examples=3000)
+@given(LINKED_PROSE)
+def test_linked_prose_shortcut_matches_markdown_it(text: str) -> None:
+    shortcut = markup.render_linked(text)
+    if shortcut is not None:
+        assert shortcut == markup.renderer().render(text)
+
+
+def test_a_typical_abstract_with_links_takes_the_shortcut() -> None:
+    abstract = escape_text(
+        "Code: https://github.com/CNJianLiu/Diff9D. Page at https://indu1ge.github.io/"
+        "DepthMaster_page. We reach 10.2% (see https://example.org/a_b?c=d)."
+    )
+    assert markup.render_linked(abstract) is not None
+    assert markup.render(abstract) == markup.renderer().render(abstract)

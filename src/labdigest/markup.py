@@ -86,9 +86,52 @@ def render_plain(markdown: str) -> str | None:
         return None
     if has_escapes:
         markdown = _BACKSLASH_ESCAPE.sub(r"\1", markdown)
-    text = markdown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = text.replace('"', "&quot;")
-    return "".join(f"<p>{p}</p>\n" for p in text.split("\n\n") if p)
+    return "".join(f"<p>{p}</p>\n" for p in _escape_html(markdown).split("\n\n") if p)
+
+
+def _escape_html(text: str) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace('"', "&quot;")
+
+
+# "http://" or "https://" where markdown-it's inline linkify rule looks for a link: the
+# scheme starts the text or follows a character that cannot be part of a scheme.
+_WEB_SCHEME = re.compile(r"(?<![a-z0-9.+-])https?(?=://)", re.IGNORECASE)
+
+
+def render_linked(markdown: str) -> str | None:
+    """What markdown-it makes of plain prose with http(s) links in it, without running it
+    (a fifth of the time: linkify-it's regexes run once per link, not once per token);
+    None when the text holds anything else that could be markup or a link. Tested
+    against markdown-it."""
+    if "$" in markdown or "www." in markdown.lower() or "mailto:" in markdown.lower():
+        return None
+    md = _renderer(linkify=True, math=False)
+    links: list[tuple[int, int, str]] = []  # start, end, the <a> element
+    for scheme in _WEB_SCHEME.finditer(markdown):
+        if links and scheme.start() < links[-1][1]:
+            return None  # a scheme inside a link: left to markdown-it
+        link = _linkify(md).match_at_start(markdown[scheme.start() :])
+        if link is None or link.url.endswith("*") or not link.url.startswith(scheme.group()):
+            return None
+        href = md.normalizeLink(link.url)
+        if not md.validateLink(href):
+            return None
+        text = md.normalizeLinkText(link.url)
+        element = f'<a href="{_escape_html(href)}">{_escape_html(text)}</a>'
+        links.append((scheme.start(), scheme.start() + len(link.url), element))
+    if not links:
+        return None
+    # Between the links, plain prose (the links stand in as a word while that is checked).
+    edges = [0, *(edge for start, end, _ in links for edge in (start, end)), len(markdown)]
+    prose = [markdown[edges[i] : edges[i + 1]] for i in range(0, len(edges), 2)]
+    if not _is_plain(_BACKSLASH_ESCAPE.sub("a", "a".join(prose))):
+        return None
+    prose = [_escape_html(_BACKSLASH_ESCAPE.sub(r"\1", text)) for text in prose]
+    parts = [prose[0]]
+    for (_, _, element), text in zip(links, prose[1:], strict=True):
+        parts += [element, text]
+    return "".join(f"<p>{p}</p>\n" for p in "".join(parts).split("\n\n") if p)
 
 
 def _may_hold_url(text: str) -> bool:
@@ -103,6 +146,8 @@ def _may_hold_url(text: str) -> bool:
 
 def render(markdown: str) -> str:
     plain = render_plain(markdown)
+    if plain is None and _may_hold_url(markdown):
+        plain = render_linked(markdown)
     if plain is not None:
         return plain
     # The linkify rule tests every text token with slow regexes, and the math rule scans
