@@ -92,6 +92,8 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            # A renderer lives for one build: no stat of every template file per page.
+            auto_reload=False,
             # Compiled templates are kept with the build cache (keyed by their source).
             bytecode_cache=_template_cache(cache),
         )

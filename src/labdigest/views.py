@@ -176,6 +176,25 @@ def person_key(name: str) -> str:
     return " ".join(ascii_words(name)) or name.casefold()
 
 
+@fast_pickle
+@dataclass(frozen=True, slots=True)
+class SiteUrls:
+    """The addresses every page links to, worked out once: a template reads
+    `site.urls.topics` for the price of an attribute, where `site.url('topics/')` is a
+    function call through Jinja (a fifth of a paper page's rendering time)."""
+
+    home: str
+    topics: str
+    digests: str
+    lab: str
+    search: str
+    feed: str
+    papers_json: str
+    style: str
+    script: str
+    search_script: str
+
+
 class Site:
     """URLs of the site: every internal link starts with the base path; absolute ones
     (feeds, sitemap, e-mail, canonical links) with the site's public address."""
@@ -185,6 +204,18 @@ class Site:
         self.base = config.base_path
         self.absolute_base = config.absolute_base
         self._search_urls: dict[str, str] = {}  # the same key phrases recur on many papers
+        self.urls = SiteUrls(
+            home=self.url(),
+            topics=self.url("topics/"),
+            digests=self.url("digests/"),
+            lab=self.url("lab/"),
+            search=self.url("search/"),
+            feed=self.url("feed.xml"),
+            papers_json=self.url("papers.json"),
+            style=self.url("assets/style.css"),
+            script=self.url("assets/site.js"),
+            search_script=self.url("assets/search.js"),
+        )
 
     def url(self, path: str = "") -> str:
         return self.base + path.lstrip("/")
