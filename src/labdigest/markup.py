@@ -6,11 +6,10 @@ from __future__ import annotations
 import html
 import re
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import latex2mathml.converter
-from markdown_it import MarkdownIt
-from mdit_py_plugins.dollarmath import dollarmath_plugin
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the
 # ones that can start markup inside a line. '&' would start an entity such as '&lt;'.
@@ -23,6 +22,11 @@ _LINE_START_SPECIAL = re.compile(r"^([#>+=\-]|\d{1,9}(?=[.)]))")
 
 @cache
 def _renderer(linkify: bool, math: bool) -> MarkdownIt:
+    # Imported here: most abstracts are plain prose and never need them (a tenth of a
+    # second of every build's start-up).
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+
     md = MarkdownIt("commonmark", {"html": False, "linkify": linkify, "typographer": False})
     if linkify:
         md.enable("linkify")
@@ -49,6 +53,8 @@ def _linkify(md: MarkdownIt) -> Any:
 def _math_to_mathml(content: str, options: dict[str, Any]) -> str:
     """TeX → MathML at build time; what latex2mathml cannot convert shows as the literal
     TeX it was, so a formula never breaks a page."""
+    import latex2mathml.converter
+
     display = "block" if options.get("display_mode") else "inline"
     try:
         return str(latex2mathml.converter.convert(content, display=display))

@@ -74,6 +74,7 @@ class Stage:
     manifest: dict[str, list[Any]] = field(default_factory=dict)  # the same, after writing
     written: int = 0
     made_dirs: set[Path] = field(default_factory=set)  # one mkdir per folder (per process)
+    new: bool = False  # made empty for this build: it holds nothing but what it writes
 
     def holds(self, path: str, key: str) -> bool:
         """Whether the folder holds `path` as made from `key`, untouched since."""
@@ -104,7 +105,8 @@ def write_files(stage: Stage, files: Sequence[OutputFile], progress: Progress = 
         entry, wrote = file.stored
         stage.manifest[relative] = entry
         stage.written += wrote
-    _remove_stale(stage)
+    if not stage.new:  # (walking 10,000 folders that hold only this build's files: 0.25 s)
+        _remove_stale(stage)
     return len(stage.manifest)
 
 
@@ -183,6 +185,7 @@ def staged_output(out: Path) -> Iterator[Stage]:
         stage.known = _load_manifest(previous_manifest)
     else:
         stage.path.mkdir(mode=0o755)
+        stage.new = True
     previous_manifest.unlink(missing_ok=True)
     try:
         yield stage
