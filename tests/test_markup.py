@@ -127,3 +127,14 @@ def test_a_typical_abstract_with_links_takes_the_shortcut() -> None:
     )
     assert markup.render_linked(abstract) is not None
     assert markup.render(abstract) == markup.renderer().render(abstract)
+
+
+@settings(max_examples=3000)
+@given(LINKED_PROSE)
+def test_web_link_spans_are_where_linkify_it_finds_links(text: str) -> None:
+    """Ingest leaves URLs unescaped where linkify-it finds them; the shortcut that asks it
+    once per link must find the same spans as its scan of the whole text."""
+    spans = markup._web_link_spans(text)
+    if spans is not None:
+        found = markup._linkify(markup.renderer()).match(text) or []
+        assert spans == [(m.index, m.last_index) for m in found]

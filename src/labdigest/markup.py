@@ -216,5 +216,35 @@ def _disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def _url_spans(text: str) -> list[tuple[int, int]]:
     if not _may_hold_url(text):  # linkify-it is slow; most abstracts have no URL
         return []
+    web = _web_link_spans(text)
+    if web is not None:
+        return web
     matches = _linkify(renderer()).match(text) or []
     return [(m.index, m.last_index) for m in matches]
+
+
+# "http://" or "https://" after a space, a line break, an opening bracket or a quote,
+# where linkify-it's scan finds a link too (it refuses one after a letter or "_").
+_SPACED_WEB_SCHEME = re.compile(r"(?<![^ \n(\[\"'])https?(?=://)", re.IGNORECASE)
+
+
+def _web_link_spans(text: str) -> list[tuple[int, int]] | None:
+    """Where linkify-it finds links in text whose only links are http(s) ones, asking it
+    once per link rather than scanning the whole text (about five times faster); None
+    for any other text. Tested against linkify-it's own scan."""
+    if "www." in text.lower() or "mailto:" in text.lower():
+        return None
+    linkify = _linkify(renderer())
+    spans: list[tuple[int, int]] = []
+    for scheme in _SPACED_WEB_SCHEME.finditer(text):
+        if spans and scheme.start() < spans[-1][1]:
+            return None
+        link = linkify.match_at_start(text[scheme.start() :])
+        if link is None:
+            return None
+        spans.append((scheme.start(), scheme.start() + link.last_index))
+    outside = "".join(
+        text[end:start]
+        for (_, end), (start, _) in zip([(0, 0), *spans], [*spans, (len(text), 0)], strict=True)
+    )
+    return spans if "//" not in outside else None
