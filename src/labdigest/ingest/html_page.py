@@ -5,14 +5,15 @@ most blogs and lab pages). Title, abstract, authors and arXiv link where present
 from __future__ import annotations
 
 import re
-from typing import Any
-
-from bs4 import BeautifulSoup, Tag
+from typing import TYPE_CHECKING, Any
 
 from labdigest.errors import IngestError
 from labdigest.ingest.base import DateHint, Entry, ReadResult
 from labdigest.ingest.tex import tex_to_unicode
 from labdigest.slugs import arxiv_base_id
+
+if TYPE_CHECKING:
+    from bs4 import Tag
 
 # arxiv.org/abs/ID, arxiv.org/pdf/ID.pdf, huggingface.co/papers/ID, and the same links
 # relative to the page (/abs/ID on arXiv's own listings, /papers/ID on the HF page).
@@ -30,6 +31,9 @@ def looks_like(text: str) -> bool:
 
 
 def read(text: str, path: str) -> ReadResult:
+    # Imported here: every ingest loads this module, few read HTML (bs4 takes 0.08 s).
+    from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(text, "html.parser")
     result = ReadResult()
     listing = soup.select("dl > dt")
@@ -70,6 +74,8 @@ def _line(tag: Tag) -> int:
 
 
 def _read_arxiv_listing(soup: Any, result: ReadResult, path: str) -> None:
+    from bs4 import Tag
+
     for dt_tag in soup.select("dl > dt"):
         dd = dt_tag.find_next_sibling("dd")
         if not isinstance(dd, Tag):
