@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from bs4 import BeautifulSoup
 from hypothesis import given, settings
@@ -81,14 +83,6 @@ PROSE = st.text(
 )
 
 
-@settings(max_examples=3000)
-@given(PROSE)
-def test_plain_prose_shortcut_matches_markdown_it(text: str) -> None:
-    shortcut = markup.render_plain(text)
-    if shortcut is not None:
-        assert shortcut == markup.renderer().render(text)
-
-
 def test_a_typical_abstract_takes_the_shortcut_and_renders_like_markdown_it() -> None:
     abstract = (
         'We present "DepthFM", a model (1) trained on 2.5M images, i.e., fast.\n'
@@ -112,12 +106,16 @@ LINKED_PROSE = st.lists(
 ).map("".join)
 
 
+@pytest.mark.parametrize("shortcut", [markup.render_plain, markup.render_linked])
 @settings(max_examples=3000)
-@given(LINKED_PROSE)
-def test_linked_prose_shortcut_matches_markdown_it(text: str) -> None:
-    shortcut = markup.render_linked(text)
-    if shortcut is not None:
-        assert shortcut == markup.renderer().render(text)
+@given(text=PROSE | LINKED_PROSE)
+def test_shortcuts_render_what_markdown_it_renders(
+    shortcut: Callable[[str], str | None], text: str
+) -> None:
+    """Plain prose, and prose with http(s) links, rendered without markdown-it."""
+    rendered = shortcut(text)
+    if rendered is not None:
+        assert rendered == markup.renderer().render(text)
 
 
 def test_a_typical_abstract_with_links_takes_the_shortcut() -> None:
