@@ -97,7 +97,7 @@ def test_related_papers_after_edits_equal_a_clean_ranking(
         change()
         incremental = related(tuple(papers), cache=cache)
         assert not clean_rankings, f"edit {number} was ranked from nothing"
-        keys = [ranking.text_key(p.slug, p.title, p.body) for p in papers]
+        keys = [ranking.paper_text_key(p) for p in papers]
         clean = real_rank(papers, keys, 5)
         assert incremental == clean.result(), f"edit {number}"
         kept = cache.load("related", 5)

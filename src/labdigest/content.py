@@ -153,10 +153,14 @@ def _links(value: Any, fail: Any) -> tuple[tuple[str, str], ...]:
 
 
 def manifest_to_text(digest: Digest) -> str:
-    header = {"id": digest.id, "date": digest.date, "source": digest.source}
-    papers = [{"slug": e.slug, "key": e.key} for e in digest.papers]
-    return frontmatter.dump_yaml({**header, "format": digest.format}) + frontmatter.dump_records(
-        "papers", papers
+    return frontmatter.dump_yaml(
+        {
+            "id": digest.id,
+            "date": digest.date,
+            "source": digest.source,
+            "format": digest.format,
+            "papers": [{"slug": e.slug, "key": e.key} for e in digest.papers],
+        }
     )
 
 

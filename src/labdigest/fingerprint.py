@@ -5,6 +5,7 @@ there is nothing to rebuild; the stored summary stands in for the build."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -39,9 +40,12 @@ def _tree_state(folder: Path) -> list[tuple[str, int, int]]:
     return sorted(state)
 
 
-def code_state() -> list[tuple[str, int, int]]:
-    """labdigest's own source files: a build by other code is another build."""
-    return _tree_state(PACKAGE)
+@functools.cache
+def code_state() -> tuple[tuple[str, int, int], ...]:
+    """labdigest's own source files: a build by other code is another build. Read once
+    per process (the fingerprint, the cache and the renderer all ask): it is the code
+    this process runs."""
+    return tuple(_tree_state(PACKAGE))
 
 
 def compute(root: Path, config_path: Path, options: dict[str, object]) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -86,29 +87,34 @@ def parse(text: str, path: Path) -> Document:
 
 def dump(fields: Iterable[tuple[str, Any]], body: str) -> str:
     """The file text for these fields (in the given order) and body."""
-    data = dict(fields)
-    header = dump_simple(data)
-    if header is None:
-        header = yaml.dump(
-            data,
-            Dumper=_PlainDumper,
-            sort_keys=False,
-            allow_unicode=True,
-            default_flow_style=False,
-            width=100_000,  # one field, one line: diffs stay readable
-        )
-    return f"{DELIMITER}\n{header}{DELIMITER}\n\n{body.strip()}\n"
+    return f"{DELIMITER}\n{dump_yaml(dict(fields))}{DELIMITER}\n\n{body.strip()}\n"
+
+
+def dump_yaml(data: dict[str, Any]) -> str:
+    """YAML for these fields, in their order, one field a line (diffs stay readable)."""
+    simple = dump_simple(data)
+    if simple is not None:
+        return simple
+    return yaml.dump(
+        data,
+        Dumper=_PlainDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100_000,
+    )
 
 
 def dump_simple(data: dict[str, Any]) -> str | None:
-    """What dump() writes for fields of one-line text, lists of it and flat mappings of
-    it, written here about five times faster than by PyYAML's Python representer (ingest
-    writes 10,000 papers); None for anything else. A property test holds it to PyYAML."""
+    """What PyYAML writes for fields of one-line text or whole numbers, lists of text,
+    flat mappings of text and lists of them (a manifest's papers), written here about
+    five times faster than by its Python representer (ingest writes 10,000 papers and a
+    10,000-entry manifest); None for anything else. Property tests hold it to PyYAML."""
     if not data:
         return None
     lines: list[str] = []
     for key, value in data.items():
-        if not (isinstance(key, str) and _FIELD_NAME.fullmatch(key) and _is_text(key)):
+        if not _written_key(key):
             return None
         if isinstance(value, int) and not isinstance(value, bool):
             lines.append(f"{key}: {value}\n")
@@ -117,28 +123,52 @@ def dump_simple(data: dict[str, Any]) -> str | None:
             if scalar is None:
                 return None
             lines.append(f"{key}: {scalar}\n")
-        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
-            items = [_written_scalar(item) for item in value]
-            if None in items:
+        elif isinstance(value, dict):
+            mapping = _written_mapping(value, "  ")
+            if mapping is None:
+                return None
+            lines.append(f"{key}:\n{mapping}" if mapping else f"{key}: {{}}\n")
+        elif isinstance(value, list):
+            items = [written for item in value if (written := _written_item(item)) is not None]
+            if len(items) < len(value):
                 return None
             lines.append(
-                f"{key}:\n" + "".join(f"- {item}\n" for item in items) if items else f"{key}: []\n"
-            )
-        elif isinstance(value, dict) and all(
-            isinstance(k, str) and _written_plain(k) and isinstance(v, str)
-            for k, v in value.items()
-        ):
-            pairs = [(k, _written_scalar(v)) for k, v in value.items()]
-            if any(v is None for _, v in pairs):
-                return None
-            lines.append(
-                f"{key}:\n" + "".join(f"  {k}: {v}\n" for k, v in pairs)
-                if pairs
-                else f"{key}: {{}}\n"
+                f"{key}:\n" + "".join(f"- {item}" for item in items) if items else f"{key}: []\n"
             )
         else:
             return None
     return "".join(lines)
+
+
+def _written_item(item: object) -> str | None:
+    """A list item after its "- ": text, or a flat mapping of text (not empty)."""
+    if isinstance(item, str):
+        scalar = _written_scalar(item)
+        return None if scalar is None else scalar + "\n"
+    if isinstance(item, dict) and item:
+        mapping = _written_mapping(item, "  ")
+        return None if mapping is None else mapping[2:]  # the first key follows "- "
+    return None
+
+
+def _written_mapping(mapping: dict[Any, Any], indent: str) -> str | None:
+    """The `key: text` lines of a flat mapping of text, each indented."""
+    lines = []
+    for key, value in mapping.items():
+        scalar = _written_scalar(value) if isinstance(value, str) else None
+        if scalar is None or not _written_key(key):
+            return None
+        lines.append(f"{indent}{key}: {scalar}\n")
+    return "".join(lines)
+
+
+def _written_key(key: object) -> bool:
+    return isinstance(key, str) and _is_field_name(key)
+
+
+@cache
+def _is_field_name(key: str) -> bool:  # the same few names, 10,000 times in a manifest
+    return _FIELD_NAME.fullmatch(key) is not None and _is_text(key)
 
 
 _FIELD_NAME = re.compile(r"[a-z][a-z0-9_-]*")
@@ -152,14 +182,7 @@ def _written_scalar(text: str) -> str | None:
     """One line of text as libyaml writes it (the rules of its emitter's scalar
     analysis): plain when YAML reads it back as this text, else single-quoted; None where
     it would choose another style, or where these rules are not sure."""
-    if (
-        not text
-        or text[0] == " "
-        or text[-1] == " "
-        or _NOT_ONE_LINE.search(text)
-        or _NOT_PRINTED.search(text)
-        or _OTHER_SPACE.search(text)
-    ):
+    if not text or text[0] == " " or text[-1] == " " or _NOT_WRITTEN.search(text):
         return None
     # "-", "?" and ":" start a plain scalar when a non-space follows them.
     head = "x" + text[1:] if text[0] in "-?:" and text[1:2] not in ("", " ") else text
@@ -170,35 +193,6 @@ def _written_scalar(text: str) -> str | None:
     ):
         return text
     return "'" + text.replace("'", "''") + "'"
-
-
-def dump_yaml(data: dict[str, Any] | list[Any]) -> str:
-    return yaml.dump(data, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=100_000)
-
-
-def dump_records(name: str, records: list[dict[str, str]]) -> str:
-    """`name:` and a list of flat text records, as dump_yaml({name: records}) writes it,
-    but a record whose every key and value PyYAML writes unquoted is written here, about
-    ten times faster (a 10,000-paper manifest: 0.4 s with PyYAML). A property test holds
-    it to PyYAML's output."""
-    if not records:
-        return dump_yaml({name: records})
-    parts = [f"{name}:\n"]
-    for record in records:
-        if all(_written_plain(k) and _written_plain(v) for k, v in record.items()):
-            parts.append("- " + "  ".join(f"{k}: {v}\n" for k, v in record.items()))
-        else:
-            parts.append(dump_yaml([record]))
-    return "".join(parts)
-
-
-# Lowercase words of letters, digits and . : / - (slugs, "arxiv:2501.08123", "title:…
-# words"): text that PyYAML writes as it is, unless it reads as another type.
-_WRITTEN_PLAIN = re.compile(r"[a-z0-9][a-z0-9./-]*(?::[a-z0-9./-]+)*(?: [a-z0-9./-]+)*")
-
-
-def _written_plain(text: str) -> bool:
-    return _WRITTEN_PLAIN.fullmatch(text) is not None and _is_text(text)
 
 
 def load_yaml(text: str, path: Path) -> dict[str, Any]:
@@ -262,6 +256,8 @@ _SAFE_PLAIN = re.compile(r"[^-?:,\[\]{}#&*!|>'\"%@`\s](?:[^:#\t]|:(?=\S)|(?<! )#
 _NOT_ONE_LINE = re.compile(
     "[^\x09\x0a\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]"
 )
+# Text _written_scalar leaves to PyYAML: one regex, not three searches per value.
+_NOT_WRITTEN = re.compile("|".join(r.pattern for r in (_NOT_ONE_LINE, _NOT_PRINTED, _OTHER_SPACE)))
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 

@@ -110,34 +110,53 @@ def render_linked(markdown: str) -> str | None:
     (a fifth of the time: linkify-it's regexes run once per link, not once per token);
     None when the text holds anything else that could be markup or a link. Tested
     against markdown-it."""
-    if "$" in markdown or "www." in markdown.lower() or "mailto:" in markdown.lower():
+    found = None if "$" in markdown else _web_links(markdown, _WEB_SCHEME)
+    if not found:
         return None
     md = _renderer(linkify=True, math=False)
-    links: list[tuple[int, int, str]] = []  # start, end, the <a> element
-    for scheme in _WEB_SCHEME.finditer(markdown):
-        if links and scheme.start() < links[-1][1]:
-            return None  # a scheme inside a link: left to markdown-it
-        link = _linkify(md).match_at_start(markdown[scheme.start() :])
-        if link is None or link.url.endswith("*") or not link.url.startswith(scheme.group()):
-            return None
+    spans: list[tuple[int, int]] = []
+    elements = []
+    for start, link in found:
         href = md.normalizeLink(link.url)
-        if not md.validateLink(href):
+        if link.url.endswith("*") or not md.validateLink(href):
             return None
         text = md.normalizeLinkText(link.url)
-        element = f'<a href="{_escape_html(href)}">{_escape_html(text)}</a>'
-        links.append((scheme.start(), scheme.start() + len(link.url), element))
-    if not links:
-        return None
-    # Between the links, plain prose (the links stand in as a word while that is checked).
-    edges = [0, *(edge for start, end, _ in links for edge in (start, end)), len(markdown)]
-    prose = [markdown[edges[i] : edges[i + 1]] for i in range(0, len(edges), 2)]
+        elements.append(f'<a href="{_escape_html(href)}">{_escape_html(text)}</a>')
+        spans.append((start, start + len(link.url)))
+    prose = _between(markdown, spans)
+    # The links stand in as a word while the prose around them is checked.
     if not _is_plain(_BACKSLASH_ESCAPE.sub("a", "a".join(prose))):
         return None
     prose = [_escape_html(_BACKSLASH_ESCAPE.sub(r"\1", text)) for text in prose]
     parts = [prose[0]]
-    for (_, _, element), text in zip(links, prose[1:], strict=True):
+    for element, text in zip(elements, prose[1:], strict=True):
         parts += [element, text]
     return "".join(f"<p>{p}</p>\n" for p in "".join(parts).split("\n\n") if p)
+
+
+def _web_links(text: str, scheme_re: re.Pattern[str]) -> list[tuple[int, Any]] | None:
+    """Each http(s) link that linkify-it finds at a `scheme_re` match, with where it
+    starts; None when the text may hold another kind of link (www., mailto:) or a scheme
+    where linkify-it finds none (left to the slow path)."""
+    lower = text.lower()
+    if "www." in lower or "mailto:" in lower:
+        return None
+    linkify = _linkify(_renderer(linkify=True, math=False))
+    found: list[tuple[int, Any]] = []
+    for scheme in scheme_re.finditer(text):
+        if found and scheme.start() < found[-1][0] + len(found[-1][1].url):
+            return None  # a scheme inside a link
+        link = linkify.match_at_start(text[scheme.start() :])
+        if link is None or not link.url.startswith(scheme.group()):
+            return None
+        found.append((scheme.start(), link))
+    return found
+
+
+def _between(text: str, spans: list[tuple[int, int]]) -> list[str]:
+    """The pieces of text before, between and after the (ordered) spans."""
+    edges = [0, *(edge for span in spans for edge in span), len(text)]
+    return [text[edges[i] : edges[i + 1]] for i in range(0, len(edges), 2)]
 
 
 def _may_hold_url(text: str) -> bool:
@@ -232,19 +251,8 @@ def _web_link_spans(text: str) -> list[tuple[int, int]] | None:
     """Where linkify-it finds links in text whose only links are http(s) ones, asking it
     once per link rather than scanning the whole text (about five times faster); None
     for any other text. Tested against linkify-it's own scan."""
-    if "www." in text.lower() or "mailto:" in text.lower():
+    found = _web_links(text, _SPACED_WEB_SCHEME)
+    if found is None:
         return None
-    linkify = _linkify(renderer())
-    spans: list[tuple[int, int]] = []
-    for scheme in _SPACED_WEB_SCHEME.finditer(text):
-        if spans and scheme.start() < spans[-1][1]:
-            return None
-        link = linkify.match_at_start(text[scheme.start() :])
-        if link is None:
-            return None
-        spans.append((scheme.start(), scheme.start() + link.last_index))
-    outside = "".join(
-        text[end:start]
-        for (_, end), (start, _) in zip([(0, 0), *spans], [*spans, (len(text), 0)], strict=True)
-    )
-    return spans if "//" not in outside else None
+    spans = [(start, start + link.last_index) for start, link in found]
+    return None if any("//" in piece for piece in _between(text, spans)) else spans

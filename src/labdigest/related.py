@@ -22,9 +22,9 @@ import numpy as np
 from scipy import sparse
 
 from labdigest import parallel
-from labdigest.cache import Cache, text_key
+from labdigest.cache import Cache
 from labdigest.models import Paper
-from labdigest.topics import searchable_text
+from labdigest.topics import paper_text_key, searchable_text
 
 TOKEN_RE = re.compile(r"[a-z][a-z0-9-]{2,}")
 STOP_WORDS = frozenset(
@@ -138,7 +138,7 @@ def related(
     ordered = sorted(papers, key=lambda p: p.slug)
     if len(ordered) < 2:
         return {p.slug: () for p in ordered}
-    keys = [text_key(p.slug, p.title, p.body) for p in ordered]
+    keys = [paper_text_key(p) for p in ordered]
     known = cache.load("related", k) if cache else None
     if isinstance(known, Ranking) and known.slugs == [p.slug for p in ordered]:
         if known.text_keys == keys:
@@ -199,12 +199,12 @@ def rerank(known: Ranking, papers: Sequence[Paper], keys: list[str]) -> Ranking:
     rows = np.flatnonzero(again)
     top[rows], scores[rows] = _rank_rows(matrix, rows, known.k)
     rest = np.flatnonzero(~again)
-    top[rest], scores[rest] = _merge(matrix, rest, moved_rows, known, known.k)
+    top[rest], scores[rest] = _merge(matrix, rest, moved_rows, known)
     return Ranking(known.k, known.slugs, keys, vocabulary, counts, matrix, top, scores)
 
 
 def _merge(
-    matrix: sparse.csr_matrix, rows: np.ndarray, moved: np.ndarray, known: Ranking, k: int
+    matrix: sparse.csr_matrix, rows: np.ndarray, moved: np.ndarray, known: Ranking
 ) -> tuple[np.ndarray, np.ndarray]:
     """The k best of `rows` from their kept best (none of them moved) and their scores
     against the moved rows: every other paper scored at most the kept k-th."""
@@ -213,7 +213,7 @@ def _merge(
     against = np.round((matrix[rows] @ matrix[moved].T).toarray(), SCORE_DIGITS)
     columns = np.concatenate([known.top[rows], np.broadcast_to(moved, against.shape)], axis=1)
     scores = np.concatenate([known.scores[rows], against], axis=1)
-    return _best(columns, scores, k)
+    return _best(columns, scores, known.k)
 
 
 def _rank_rows(

@@ -5,6 +5,7 @@ returns OutputFiles and never touches the output folder."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import pickle
 import sys
@@ -59,6 +60,7 @@ class Context:
     view_keys: dict[str, str]  # paper slug → a digest of its whole view
     card_keys: dict[str, str]  # paper slug → a digest of what lists of papers show of it
     input_keys: dict[str, str]  # paper slug → a digest of what its view is made from
+    digest_keys: dict[str, str]  # digest id → a digest of its view but for its papers
 
 
 # A page is kept from an earlier build when its key is unchanged: Stage.holds.
@@ -168,6 +170,7 @@ class Renderer:
         for digest in sorted(digests, key=lambda d: (d.date, d.id)):
             for paper in digest.papers:
                 first_seen.setdefault(paper.slug, digest)
+        digest_keys = {d.id: _digest(repr(dataclasses.replace(d, papers=()))) for d in digests}
         return Context(
             library,
             topics,
@@ -179,6 +182,7 @@ class Renderer:
             view_keys,
             card_keys,
             input_keys,
+            digest_keys,
         )
 
     # ---- pages -------------------------------------------------------------------------
@@ -191,9 +195,6 @@ class Renderer:
         for digest in sorted(context.digests, key=lambda d: (d.date, d.id)):
             for position, paper in enumerate(digest.papers):
                 places[paper.slug].append((digest, position))
-        digest_keys = {
-            d.id: _digest(repr(dataclasses.replace(d, papers=()))) for d in context.digests
-        }
 
         def navigation_key(slug: str) -> str:
             """What the page's digest navigation shows: each digest, the place in it and
@@ -201,7 +202,7 @@ class Renderer:
             parts = []
             for digest, position in places[slug]:
                 around = digest.papers[max(0, position - 1) : position + 2]
-                parts.append(f"{digest_keys[digest.id]} {position} {len(digest.papers)}")
+                parts.append(f"{context.digest_keys[digest.id]} {position} {len(digest.papers)}")
                 parts.extend(context.card_keys[p.slug] for p in around)
             return " ".join(parts)
 
@@ -321,8 +322,10 @@ class Renderer:
 
     def _digest_files(self, context: Context, digest: DigestView) -> Iterator[OutputFile]:
         folder = f"digests/{digest.id}/"
-        inputs = [repr(dataclasses.replace(digest, papers=()))]
-        inputs += [context.card_keys[p.slug] for p in digest.papers]
+        inputs = [
+            context.digest_keys[digest.id],
+            *(context.card_keys[p.slug] for p in digest.papers),
+        ]
         yield self.keyed(
             folder + "index.html",
             inputs,
@@ -333,27 +336,20 @@ class Renderer:
             [context.view_keys[p.slug] for p in digest.papers],
             lambda: _bib(digest.papers),
         )
-        emails = self._emails(digest)
+        # Both e-mails are made together, and only if either is not kept.
+        emails = functools.cache(functools.partial(self._emails, digest))
         yield self.keyed(folder + "email.html", inputs, lambda: emails()[0])
         yield self.keyed(folder + "email.txt", inputs, lambda: emails()[1])
 
-    def _emails(self, digest: DigestView) -> Callable[[], tuple[bytes, bytes]]:
-        """The HTML and the plain-text e-mail of a digest, made on first call."""
-        made: list[tuple[bytes, bytes]] = []
-
-        def emails() -> tuple[bytes, bytes]:
-            if not made:
-                html_mail, count = self._email(digest)
-                mail: dict[str, object] = {
-                    "digest": digest,
-                    "papers": digest.papers[:count],
-                    "more": len(digest.papers) - count,
-                }
-                text_mail = self.render_template("email.txt", mail).encode("utf-8")
-                made.append((html_mail, text_mail))
-            return made[0]
-
-        return emails
+    def _emails(self, digest: DigestView) -> tuple[bytes, bytes]:
+        """The HTML and the plain-text e-mail of a digest."""
+        html_mail, count = self._email(digest)
+        mail: dict[str, object] = {
+            "digest": digest,
+            "papers": digest.papers[:count],
+            "more": len(digest.papers) - count,
+        }
+        return html_mail, self.render_template("email.txt", mail).encode("utf-8")
 
     def _email(self, digest: DigestView) -> tuple[bytes, int]:
         """The e-mail with as many papers as fit under EMAIL_MAX_BYTES (mail clients clip
@@ -676,7 +672,10 @@ def _build_key(config: SiteConfig, templates_dir: Path) -> str:
     parts = [repr(config), repr(fingerprint.code_state())]
     for path in sorted(templates_dir.rglob("*")):
         if path.is_file():
-            parts += [path.relative_to(templates_dir).as_posix(), _digest(path.read_bytes().hex())]
+            parts += [
+                path.relative_to(templates_dir).as_posix(),
+                hashlib.sha1(path.read_bytes()).hexdigest(),
+            ]
     return _digest("\0".join(parts))
 
 

@@ -63,9 +63,9 @@ class PhraseIndex:
         return found
 
 
-def text_keys(library: Library) -> dict[str, str]:
-    """slug → a digest of the paper's title and body: what the text analyses read."""
-    return {p.slug: text_key(p.title, p.body) for p in library.papers}
+def paper_text_key(paper: Paper) -> str:
+    """A digest of the paper's title and body: what the text analyses read."""
+    return text_key(paper.title, paper.body)
 
 
 def searchable_text(paper: Paper) -> str:
@@ -88,7 +88,7 @@ def assign(library: Library, topics: tuple[Topic, ...], cache: Cache | None = No
         cache,
         "topic-phrases",
         repr(topics),
-        text_keys(library),
+        {paper.slug: paper_text_key(paper) for paper in library.papers},
         lambda slugs: parallel.fork_map(find, slugs),
     )
     of_paper: dict[str, tuple[str, ...]] = {}

@@ -176,7 +176,6 @@ def person_key(name: str) -> str:
     return " ".join(ascii_words(name)) or name.casefold()
 
 
-@fast_pickle
 @dataclass(frozen=True, slots=True)
 class SiteUrls:
     """The addresses every page links to, worked out once: a template reads

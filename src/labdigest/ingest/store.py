@@ -99,7 +99,7 @@ class PaperStore:
             listed.append(ManifestEntry(slug, key))
         self._flush()
         manifest = Digest(digest_id, date, source, fmt, tuple(listed))
-        self._write(
+        _write_if_changed(
             content.manifests_dir(self.content_dir) / f"{digest_id}.yml",
             content.manifest_to_text(manifest),
         )
@@ -178,10 +178,6 @@ class PaperStore:
             self.papers[paper.slug] = dataclasses.replace(paper, body=body)
         self._unsaved.clear()
         self._raw_abstracts.clear()
-
-    @staticmethod
-    def _write(path: Path, text: str) -> None:
-        _write_if_changed(path, text)
 
 
 def _finish_and_write(item: tuple[Paper, tuple[str, bool] | None]) -> str:
