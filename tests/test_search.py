@@ -3,20 +3,31 @@
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
 import multiprocessing
 import re
 import statistics
 import time
+import urllib.request
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import REPO, add_front_matter, build_site, copy_site, open_first_result_under_digest
+from conftest import (
+    DEPTHMASTER_TITLE,
+    REPO,
+    add_front_matter,
+    build_site,
+    copy_site,
+    open_first_result_under_digest,
+)
 from labdigest import content
 from labdigest.search import indexed_pages
-from labdigest.serve import make_server, serve_in_background
+from labdigest.serve import accepts_gzip, make_server, serve_in_background
 
 FIRST_RESULT_TIMES: list[int] = []  # a shared link opened in a fresh browser
 WARM_RESULT_TIMES: list[int] = []  # a second search by a reader already on the site
@@ -44,6 +55,57 @@ def test_only_paper_pages_carry_the_search_body(example_public: Path) -> None:
         if "data-pagefind-body" in p.read_text(encoding="utf-8")
     ]
     assert len(marked) == 67 and all(m.startswith("papers/") for m in marked)
+
+
+def test_the_server_lets_browsers_unpack_pagefinds_chunks(example_public: Path) -> None:
+    """Pagefind's chunks are gzip files that its JavaScript unpacks unless the server sends
+    them as Content-Encoding: gzip; labdigest serve does, to clients that accept gzip."""
+    server, url = serve_in_background(example_public, "/")
+    fragment = min((example_public / "pagefind" / "fragment").iterdir()).name
+    chunk = f"{url}pagefind/fragment/{fragment}"
+    try:
+        encoded = fetch(chunk, "gzip, deflate, br")
+        assert encoded.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(encoded.body).startswith(b"pagefind_dcd")
+        plain = fetch(chunk, "identity")
+        assert plain.headers["Content-Encoding"] is None
+        assert plain.body == encoded.body  # the file's own bytes, either way
+        assert fetch(chunk, "gzip;q=0, *").headers["Content-Encoding"] is None
+        script = fetch(f"{url}pagefind/pagefind.js", "gzip")
+        assert script.headers["Content-Encoding"] is None and b"pagefind_version" in script.body
+    finally:
+        server.shutdown()
+
+
+@dataclasses.dataclass
+class Fetched:
+    headers: Message
+    body: bytes
+
+
+def fetch(url: str, accept_encoding: str) -> Fetched:
+    request = urllib.request.Request(url, headers={"Accept-Encoding": accept_encoding})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return Fetched(response.headers, response.read())
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        ("gzip", True),
+        ("br, gzip;q=0.5", True),
+        ("*", True),
+        ("x-gzip", True),
+        ("", False),
+        ("identity", False),
+        ("br", False),
+        ("gzip;q=0", False),
+        ("GZIP;Q=0.0, *", False),
+        ("*;q=1, gzip;q=0", False),
+    ],
+)
+def test_accept_encoding_is_read_as_http_says(header: str, accepted: bool) -> None:
+    assert accepts_gzip(header) is accepted
 
 
 # ---- the browser ----------------------------------------------------------------------------
@@ -227,6 +289,33 @@ def test_header_box_leads_to_results(page: Any, root_url: str) -> None:
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/search/\?q=fisheye$"))
     assert result_titles(page)[0] == only_in_one_abstract("fisheye")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("served", ["root_url", "subpath_url"])
+def test_search_page_fetches_pagefinds_first_files_alongside_itself(
+    page: Any, served: str, request: pytest.FixtureRequest
+) -> None:
+    """The search page names what Pagefind needs before it can search, so the browser
+    fetches those files with the page instead of one after another. Each is fetched once:
+    a preload that Pagefind then asks for under another URL would be fetched twice."""
+    url = request.getfixturevalue(served)
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(url + "search/?q=DepthMaster")
+    assert result_titles(page)[0] == DEPTHMASTER_TITLE
+    preloaded = page.eval_on_selector_all(
+        "link[rel=preload], link[rel=modulepreload]", "links => links.map((l) => l.href)"
+    )
+    assert [name.rsplit("/", 1)[1].split(".")[0] for name in preloaded] == [
+        "pagefind",  # pagefind.js
+        "pagefind-entry",  # with the index's tag
+        "pagefind",  # the metadata
+        "wasm",
+    ]
+    assert all(p.startswith(url + "pagefind/") for p in preloaded)
+    assert [requested.count(p) for p in preloaded] == [1, 1, 1, 1]
+    assert [r for r in requested if "pagefind-entry.json" in r] == [preloaded[1]]
 
 
 @pytest.mark.browser

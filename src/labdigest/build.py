@@ -146,7 +146,9 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
                 cache=cache,
                 store=functools.partial(write.store_file, stage),
             )
-            files = renderer.render_site(library, topic_index, related_papers, progress)
+            files = renderer.render_site(
+                library, topic_index, related_papers, progress, search_page=not options.search
+            )
             report.pages = len(files)
             report.kept = sum(file.reused for file in files)
         with _stage(
@@ -165,6 +167,9 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
                 raise LabdigestError(
                     f"Pagefind indexed {stats.pages} pages, expected {report.papers} papers"
                 )
+            # The search page names the index's first files, so it is written after them.
+            write.add_file(stage, renderer.search_page(stats.bundle))
+            report.files += 1
     summary = fingerprint.Summary(
         report.papers, report.files, list(report.topics.items()), report.indexed, report.warnings
     )

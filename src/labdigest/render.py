@@ -23,6 +23,7 @@ from labdigest.cache import Cache, per_item
 from labdigest.errors import TemplateError
 from labdigest.models import Digest, Library, OutputFile, Paper, SiteConfig, Topic
 from labdigest.progress import SILENT, Progress
+from labdigest.search import SearchBundle
 from labdigest.topics import TopicIndex
 from labdigest.views import (
     AuthorView,
@@ -110,16 +111,26 @@ class Renderer:
         topics: TopicIndex,
         related: dict[str, tuple[str, ...]],
         progress: Progress = SILENT,
+        *,
+        search_page: bool = True,
     ) -> list[OutputFile]:
+        """Every file of the site; the search page too unless the caller renders it once
+        the search index exists (see search_page)."""
         context = self._context(library, topics, related)
         files: list[OutputFile] = []
         files.extend(self._paper_pages(context, progress))
         files.extend(self._topic_pages(context))
         files.extend(self._digest_pages(context))
         files.extend(self._site_pages(context))
+        if search_page:
+            files.append(self.search_page(None))
         files.extend(self._machine_files(context))
         files.extend(self._assets())
         return files
+
+    def search_page(self, bundle: SearchBundle | None) -> OutputFile:
+        """/search/; given the index's bundle, its <head> names Pagefind's first files."""
+        return self.page("search/index.html", "search.html", search_bundle=bundle)
 
     def _context(
         self, library: Library, topics: TopicIndex, related: dict[str, tuple[str, ...]]
@@ -394,9 +405,6 @@ class Renderer:
             paper_count=len(context.papers),
             home_papers=HOME_PAPERS,
             digest_count=len(context.digests),
-        )
-        yield self.page(
-            "search/index.html", "search.html", topics=list(context.topic_views.values())
         )
         lab_papers = [p for p in context.papers.values() if p.has_member]
         yield self.page(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import time
@@ -16,10 +17,27 @@ PAPER_GLOB = "papers/*/index.html"
 
 
 @dataclass(frozen=True, slots=True)
+class SearchBundle:
+    """The files Pagefind asks for before it can search, for the search page to name in
+    its <head>: the browser then fetches them alongside the page, not one after another
+    once pagefind.js has run. Paths are relative to the site's root."""
+
+    cache_tag: str  # Pagefind's metaCacheTag: changes whenever the index does
+    meta: str
+    wasm: str
+
+    @property
+    def entry(self) -> str:
+        """The entry file as Pagefind requests it when given cache_tag."""
+        return f"pagefind/pagefind-entry.json?ts={self.cache_tag}"
+
+
+@dataclass(frozen=True, slots=True)
 class SearchStats:
     pages: int
     seconds: float
     bytes: int
+    bundle: SearchBundle | None  # None for an index of no pages
 
 
 def pagefind_executable() -> Path:
@@ -38,6 +56,7 @@ def pagefind_executable() -> Path:
 def index(site_dir: Path, language: str) -> SearchStats:
     """Write site_dir/pagefind/ for the paper pages under site_dir."""
     started = time.perf_counter()
+    code = language.split("-")[0].lower()
     command = [
         str(pagefind_executable()),
         "--site",
@@ -45,7 +64,7 @@ def index(site_dir: Path, language: str) -> SearchStats:
         "--glob",
         PAPER_GLOB,
         "--force-language",
-        language.split("-")[0].lower(),
+        code,
         "--quiet",
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -54,11 +73,25 @@ def index(site_dir: Path, language: str) -> SearchStats:
         raise SearchError(
             "Pagefind failed: " + (detail[-1] if detail else f"exit status {result.returncode}")
         )
-    bundle = site_dir / "pagefind"
+    folder = site_dir / "pagefind"
     return SearchStats(
-        pages=indexed_pages(bundle),
+        pages=indexed_pages(folder),
         seconds=time.perf_counter() - started,
-        bytes=sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file()),
+        bytes=sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()),
+        bundle=search_bundle(folder, code),
+    )
+
+
+def search_bundle(folder: Path, language: str) -> SearchBundle | None:
+    entry_bytes = (folder / "pagefind-entry.json").read_bytes()
+    languages = json.loads(entry_bytes)["languages"]
+    index = languages.get(language)
+    if index is None or not index.get("page_count"):
+        return None
+    return SearchBundle(
+        cache_tag=hashlib.sha256(entry_bytes).hexdigest()[:16],
+        meta=f"pagefind/pagefind.{index['hash']}.pf_meta",
+        wasm=f"pagefind/wasm.{index.get('wasm') or 'unknown'}.pagefind",
     )
 
 

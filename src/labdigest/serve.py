@@ -29,6 +29,37 @@ def cache_control(path: str) -> str:
     return "no-cache"
 
 
+# Pagefind writes its wasm and index chunks gzip-compressed, with a marker inside, and
+# unpacks them in JavaScript unless the browser already has (Pagefind's "pagefind_dcd").
+# Sent as Content-Encoding: gzip they are unpacked natively, off the main thread: on a
+# cold search page that is ~20-60 ms of JavaScript the reader no longer waits for.
+PAGEFIND_GZIP_SUFFIXES = (".pagefind", ".pf_meta", ".pf_index", ".pf_fragment", ".pf_filter")
+
+
+def is_pagefind_gzip(path: str) -> bool:
+    return "/pagefind/" in path and path.endswith(PAGEFIND_GZIP_SUFFIXES)
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header allows gzip (RFC 9110: a named coding before '*';
+    a quality of 0 refuses it)."""
+    qualities: dict[str, str] = {}
+    for item in accept_encoding.split(","):
+        coding, _, params = item.partition(";")
+        qualities.setdefault(coding.strip().lower(), params.strip().lower().removeprefix("q="))
+    for coding in ("gzip", "x-gzip", "*"):
+        if coding in qualities:
+            return _positive(qualities[coding] or "1")
+    return False
+
+
+def _positive(quality: str) -> bool:
+    try:
+        return float(quality) > 0
+    except ValueError:
+        return False
+
+
 class Broadcaster:
     """The latest build outcome, and a way for event streams to wait for the next one."""
 
@@ -62,6 +93,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     """Serves `directory` under `base_path`; anything else gets the site's 404 page."""
 
     base_path = "/"
+    status = 0  # of the response being sent
     # Keep-alive: a search page fetches a dozen small Pagefind chunks at once.
     protocol_version = "HTTP/1.1"
     extensions_map = {  # noqa: RUF012 - the base class declares it an instance variable
@@ -182,8 +214,17 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
             return
         super().send_error(code, message, explain)
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.status = code
+        super().send_response(code, message)
+
     def end_headers(self) -> None:
-        self.send_header("Cache-Control", cache_control(urlsplit(self.path).path))
+        path = urlsplit(self.path).path
+        self.send_header("Cache-Control", cache_control(path))
+        if is_pagefind_gzip(path):
+            self.send_header("Vary", "Accept-Encoding")
+            if self.status == 200 and accepts_gzip(self.headers.get("Accept-Encoding", "")):
+                self.send_header("Content-Encoding", "gzip")
         super().end_headers()
 
     def log_message(self, format: str, *args: object) -> None:

@@ -93,21 +93,26 @@ def write_files(stage: Stage, files: Sequence[OutputFile], progress: Progress = 
     not an overwrite."""
     for number, file in enumerate(files, start=1):
         progress.advance("write", number, len(files))
-        relative = safe_relative(file.path)
-        if relative in stage.manifest:
-            raise LabdigestError(f"two pages want the same output path: {file.path}")
-        if file.reused:  # render checked stage.holds(); the file is there as it should be
-            stage.manifest[relative] = stage.known[relative]
-            continue
-        if file.stored is None:
-            file = store_file(stage, file)
-        assert file.stored is not None
-        entry, wrote = file.stored
-        stage.manifest[relative] = entry
-        stage.written += wrote
+        add_file(stage, file)
     if not stage.new:  # (walking 10,000 folders that hold only this build's files: 0.25 s)
         _remove_stale(stage)
     return len(stage.manifest)
+
+
+def add_file(stage: Stage, file: OutputFile) -> None:
+    """Make the stage hold one file of this build: each of write_files's, and any written
+    after them (the search page, once the index it names exists)."""
+    relative = safe_relative(file.path)
+    if relative in stage.manifest:
+        raise LabdigestError(f"two pages want the same output path: {file.path}")
+    if file.reused:  # render checked stage.holds(); the file is there as it should be
+        stage.manifest[relative] = stage.known[relative]
+        return
+    if file.stored is None:
+        file = store_file(stage, file)
+    assert file.stored is not None
+    stage.manifest[relative], wrote = file.stored
+    stage.written += wrote
 
 
 def store_file(stage: Stage, file: OutputFile) -> OutputFile:

@@ -4,14 +4,18 @@
 "use strict";
 
 (() => {
-  const base = (document.currentScript && document.currentScript.dataset.base) || "/";
+  const scriptData = (document.currentScript && document.currentScript.dataset) || {};
+  const base = scriptData.base || "/";
   let pagefind = null;
   performance.mark("search:script");
   const pagefindReady = (async () => {
     pagefind = await import(base + "pagefind/pagefind.js");
     performance.mark("search:imported");
     // The worker costs ~150 ms to start; a query on a digest-sized index is faster without it.
-    await pagefind.options({ baseUrl: base, excerptLength: 30, noWorker: true });
+    const options = { baseUrl: base, excerptLength: 30, noWorker: true };
+    // With the index's tag, Pagefind asks for the entry file the page has preloaded.
+    if (scriptData.cacheTag) options.metaCacheTag = scriptData.cacheTag;
+    await pagefind.options(options);
     await pagefind.init();
     performance.mark("search:initialized");
   })();
@@ -209,9 +213,19 @@
     run();
   });
 
+  // Until its WebAssembly is in, each Pagefind call re-checks every 50 ms from when it was
+  // made. Preloading the query from calls 10 ms apart, the search starts within ~10 ms of
+  // Pagefind being ready instead of up to 50 ms after (and its index chunk is in by then).
+  function whenSearchable(query) {
+    const calls = [0, 10, 20, 30, 40].map((delay) =>
+      new Promise((resolve) => window.setTimeout(resolve, delay)).then(() => pagefind.preload(query)));
+    return Promise.race(calls);
+  }
+
   // A query that comes from the URL runs at once: no typing delay to wait for.
   pagefindReady
     .then(async () => {
+      if (state.q) await whenSearchable(state.q);
       const first = run();  // facets fill in when the filter counts arrive
       totals = await pagefind.filters();
       await first;
