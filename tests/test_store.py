@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import stat
 from pathlib import Path
 
 from conftest import EXAMPLE_DIGEST, tree_bytes
@@ -94,6 +96,32 @@ def test_hand_edits_survive_reingest_and_a_second_digest(tmp_path: Path) -> None
     assert manifest.index("towards-exact-computation") < manifest.index("a-brand-new-paper")
     # The digest from outside content/ was kept as received.
     assert (content_dir / "digests" / "hf-2026-03-12.txt").read_bytes() == second.read_bytes()
+
+
+def test_files_get_the_umasks_permissions_and_a_rewrite_keeps_a_files_own(
+    tmp_path: Path,
+) -> None:
+    """A lab shares content/ (a group, a web server): ingest makes files as any editor does,
+    and a paper a maintainer made private stays so when a new digest updates it."""
+    content_dir = tmp_path / "content"
+    previous = os.umask(0o022)
+    try:
+        _ingest(content_dir, EXAMPLE_DIGEST)
+        path = content_dir / "papers" / "towards-exact-computation-of-inductive-bias.md"
+        manifest = content_dir / "manifests" / "hf-papers-mar-11.yml"
+        assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(manifest.stat().st_mode) == 0o644
+        path.chmod(0o640)
+        second = tmp_path / "hf-2026-03-12.txt"
+        second.write_text(
+            "Mar 12\n\nTowards Exact Computation of Inductive Bias\n\nAnother abstract.\n",
+            encoding="utf-8",
+        )
+        _ingest(content_dir, second)
+        assert "hf-2026-03-12" in path.read_text(encoding="utf-8")  # rewritten...
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640  # ...and still private
+        assert not list(content_dir.rglob(".*.tmp"))
+    finally:
+        os.umask(previous)
 
 
 def test_the_same_paper_twice_in_one_digest_is_listed_once_and_reported(tmp_path: Path) -> None:
