@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from conftest import build_site, copy_site, tree_bytes
-from labdigest import write
+from labdigest import parallel, write
 from labdigest.cli import main
 from labdigest.content import paper_to_text, parse_paper
 from labdigest.errors import BuildLockedError
@@ -77,6 +77,47 @@ def test_a_build_killed_midway_leaves_the_previous_site_complete(tmp_path: Path)
     assert "Summary" in (
         public / "papers" / next(iter(os.listdir(public / "papers"))) / "index.html"
     ).read_text(encoding="utf-8")
+
+
+WORKERS_THAT_WAIT = """
+import os, sys, time
+from pathlib import Path
+from labdigest import parallel, write
+
+def work(item):
+    print(os.getpid(), flush=True)
+    time.sleep(60)
+
+with write.build_lock(Path(sys.argv[1])):
+    parallel.fork_map(work, range(8), min_items=1)
+"""
+
+
+def test_a_killed_builds_workers_neither_keep_its_lock_nor_outlive_it(tmp_path: Path) -> None:
+    """Killed from outside (the OOM killer, kill -9), a build must not leave workers that
+    hold its lock (the next build would be refused) or go on writing."""
+    out = tmp_path / "public"
+    process = subprocess.Popen(
+        [sys.executable, "-c", WORKERS_THAT_WAIT, str(out)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    workers = [int(process.stdout.readline()) for _ in range(min(2, parallel.workers()))]
+    process.kill()
+    process.wait()
+    with write.build_lock(out):  # free at once
+        pass
+    deadline = time.monotonic() + 10
+    while any(map(running, workers)):
+        assert time.monotonic() < deadline, "a worker outlived its build"
+        time.sleep(0.01)
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
 
 
 def test_a_second_build_at_the_same_time_is_refused_clearly(
@@ -250,6 +291,41 @@ def clean_copy_build(site: Path, target: Path) -> dict[str, bytes]:
     shutil.copytree(site / "templates", fresh / "templates")
     shutil.copytree(site / "content", fresh / "content")
     return tree_bytes(build_site(fresh, search=False))
+
+
+def test_what_no_build_made_is_gone_once_its_folder_is_staged_again(
+    site: Path, tmp_path: Path
+) -> None:
+    """A build writes into the site of two builds ago and looks only through the folders
+    changed since that site was made: files dropped in by hand, and a search index no
+    longer wanted, must still be gone from the result."""
+    from labdigest.build import BuildOptions, build
+
+    paper = site / "content/papers/towards-exact-computation-of-inductive-bias.md"
+    public = site / "public"
+
+    def edit_and_build(text: str, *, search: bool = False) -> None:
+        paper.write_text(paper.read_text("utf-8") + text, "utf-8")
+        build(BuildOptions(config_path=site / "site.toml", search=search))
+
+    edit_and_build("\nOne.\n", search=True)  # this site will be staged by the third build
+    edit_and_build("\nTwo.\n")  # and this one by the fourth
+    (public / "papers/towards-exact-computation-of-inductive-bias/notes.txt").write_text("x")
+    (public / "stray.html").write_text("x")
+    (public / "old-section" / "deep").mkdir(parents=True)
+    (public / "old-section/deep/page.html").write_text("x")
+    (public / "papers/a-later-paper").mkdir()  # made by hand before the paper exists
+    (public / "papers/a-later-paper/draft.html").write_text("x")
+    edit_and_build("\nThree.\n")
+    assert tree_bytes(public) == clean_copy_build(site, tmp_path / "three")  # no pagefind/
+    later = paper.read_text("utf-8").replace(
+        "title: Towards Exact Computation of Inductive Bias", "title: A Later Paper"
+    )
+    (paper.parent / "a-later-paper.md").write_text(later, "utf-8")
+    edit_and_build("\nFour.\n")
+    assert (public / "papers/a-later-paper/index.html").is_file()
+    assert tree_bytes(public) == clean_copy_build(site, tmp_path / "four")
+    assert not (public / "old-section").exists()
 
 
 def test_rebuilds_from_the_cache_and_kept_pages_equal_clean_builds(

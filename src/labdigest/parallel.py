@@ -5,8 +5,11 @@ output is the same as a single-process build."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -26,6 +29,18 @@ def _run_chunk(bounds: tuple[int, int]) -> list[Any]:
     assert _work is not None
     function, items = _work
     return [function(item) for item in items[bounds[0] : bounds[1]]]
+
+
+def _die_with(parent: int) -> None:
+    """A worker is killed with its build (Linux's parent-death signal): left running it
+    would go on writing into the staging folder that the next build clears."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the build died before the signal was asked for
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def workers() -> int:
@@ -61,7 +76,10 @@ def fork_map(
         size = max(1, min(CHUNK, len(items) // (count * 4)))
         bounds = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
         results: list[R] = []
-        with multiprocessing.get_context("fork").Pool(count) as pool:
+        pool = multiprocessing.get_context("fork").Pool(
+            count, initializer=_die_with, initargs=(os.getpid(),)
+        )
+        with pool:
             for chunk in pool.imap(_run_chunk, bounds):
                 results.extend(chunk)
                 on_progress(len(results), len(items))
