@@ -122,6 +122,9 @@ class Library:
     papers: tuple[Paper, ...]  # sorted newest first, then by slug
     digests: tuple[Digest, ...]  # sorted newest first, then by id
     by_slug: dict[str, Paper] = field(default_factory=dict)
+    # slug → the paper file's path, size, time and inode: equal keys, equal papers (the
+    # cache of parsed papers rests on it too), and far quicker to compare than the papers.
+    source_keys: dict[str, str] = field(default_factory=dict)
 
 
 @fast_pickle

@@ -147,16 +147,19 @@ class Renderer:
             # Pickled, not repr'd (as inputs() below): a tenth of the time.
             return made, _value_key(made), _value_key(_card_fields(made))
 
+        topic_view_keys = {slug: _value_key(view) for slug, view in topic_views.items()}
+
         def inputs(paper: Paper) -> str:
-            """Everything a paper's view is made from (besides settings and code). Pickled,
-            not repr'd: ten times faster, and equal bytes mean equal inputs (the reverse
-            may fail, which only costs making the view again)."""
+            """Everything a paper's view is made from (besides settings and code): the
+            paper stands in as its file's key where there is one. Pickled, not repr'd: ten
+            times faster, and equal bytes mean equal inputs (the reverse may fail, which
+            only costs making the view again)."""
             own_topics = topics.of_paper[paper.slug]
             data = (
-                paper,
+                library.source_keys.get(paper.slug, paper),
                 own_topics,
                 topics.phrases_of[paper.slug],
-                [topic_views[t] for t in own_topics],
+                [topic_view_keys[t] for t in own_topics],
                 [digest_names.get(d) for d in paper.digests],
                 keys[paper.slug],
             )
@@ -324,7 +327,11 @@ class Renderer:
                 papers=members,
             ),
         )
-        yield OutputFile(f"topics/{topic.slug}/papers.bib", _bib(members))
+        yield self.keyed(
+            f"topics/{topic.slug}/papers.bib",
+            [context.view_keys[p.slug] for p in members],  # a view holds its BibTeX
+            lambda: _bib(members),
+        )
 
     def _digest_pages(self, context: Context) -> Iterator[OutputFile]:
         yield self.page("digests/index.html", "digests.html", digests=context.digests)
