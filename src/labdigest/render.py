@@ -151,19 +151,23 @@ class Renderer:
 
         def inputs(paper: Paper) -> str:
             """Everything a paper's view is made from (besides settings and code): the
-            paper stands in as its file's key where there is one. Pickled, not repr'd: ten
-            times faster, and equal bytes mean equal inputs (the reverse may fail, which
-            only costs making the view again)."""
+            paper stands in as its file's key where there is one (else pickled: equal
+            bytes mean equal papers). Texts joined by control characters, which none of
+            them holds (titles, phrases and names are single lines of printable text)."""
             own_topics = topics.of_paper[paper.slug]
-            data = (
-                library.source_keys.get(paper.slug, paper),
-                own_topics,
-                topics.phrases_of[paper.slug],
-                [topic_view_keys[t] for t in own_topics],
-                [digest_names.get(d) for d in paper.digests],
-                keys[paper.slug],
+            source = library.source_keys.get(paper.slug) or _value_key(paper)
+            return _digest(
+                "\0".join(
+                    (
+                        source,
+                        "\1".join(own_topics),
+                        "\1".join(topics.phrases_of[paper.slug]),
+                        "\1".join(topic_view_keys[t] for t in own_topics),
+                        "\1".join(str(digest_names.get(d)) for d in paper.digests),
+                        keys[paper.slug],
+                    )
+                )
             )
-            return _value_key(data)
 
         # A view (Markdown most of all) takes 0.1-1 ms: views whose inputs are unchanged
         # come from the cache, and the others are made on every core.
