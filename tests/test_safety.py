@@ -20,7 +20,7 @@ from conftest import build_site, copy_site, tree_bytes
 from labdigest import parallel, write
 from labdigest.cli import main
 from labdigest.content import paper_to_text, parse_paper
-from labdigest.errors import BuildLockedError
+from labdigest.errors import BuildLockedError, LabdigestError
 
 
 def many_papers(root: Path, copies: int) -> None:
@@ -372,13 +372,41 @@ def test_rebuilds_from_the_cache_and_kept_pages_equal_clean_builds(
         assert not report.unchanged
         rendered[name] = report.files - report.kept
         assert tree_bytes(site / "public") == clean_copy_build(site, tmp_path / str(number)), name
-    # The site of two builds ago is staged: from the second rebuild on, an edit to one
-    # paper's abstract renders its page and the files every build makes (feeds, sitemap,
-    # papers.json, indexes: about 36), and keeps the other paper pages and lists.
-    assert rendered["abstract again"] < 45 < rendered["abstract"]  # (nothing staged yet)
+    # The site of two builds ago is staged (for the first rebuild, a new folder into which
+    # the live site's unchanged files are linked): an edit to one paper's abstract renders
+    # its page and the files every build makes (feeds, sitemap, papers.json, indexes:
+    # about 36), and keeps the other paper pages and lists.
+    assert rendered["abstract"] < 45 and rendered["abstract again"] < 45
     # A title shows in lists too (related papers, topics, digest); a card template in all.
     assert rendered["abstract again"] < rendered["title"] < rendered["card template"]
     assert rendered["card template"] > 67 + 12
+
+
+def test_a_failed_build_leaves_the_live_site_whose_files_it_shares_intact(
+    site: Path,
+) -> None:
+    """The first rebuild links the live site's unchanged files into its new folder, so the
+    site it stages next shares them with the live one: writing a page there must replace
+    the file, not write into it, or a build that then fails would have changed the site."""
+    from labdigest.build import BuildOptions, build
+
+    options = BuildOptions(config_path=site / "site.toml", search=False)
+    paper = site / "content/papers/towards-exact-computation-of-inductive-bias.md"
+    build(options)
+    paper.write_text(paper.read_text("utf-8") + "\nEdited.\n", "utf-8")
+    build(options)  # links the unchanged files of the first build's site
+    live = tree_bytes(site / "public")
+    shared = [p for p in (site / "public/papers").rglob("index.html") if p.stat().st_nlink > 1]
+    assert len(shared) > 60
+    # Every paper page changes, then the topic template fails: paper pages were written
+    # into the staged site (the first build's) before the error.
+    base = site / "templates/base.html"
+    base.write_text(base.read_text("utf-8").replace("<body>", "<body class=x>"), "utf-8")
+    topic = site / "templates/topic.html"
+    topic.write_text(topic.read_text("utf-8") + "{% if %}\n", "utf-8")
+    with pytest.raises(LabdigestError, match=r"topic\.html"):
+        build(options)
+    assert tree_bytes(site / "public") == live
 
 
 def test_a_large_site_rendered_on_several_cores_equals_a_single_core_build(

@@ -19,7 +19,7 @@ import pickle
 import secrets
 import shutil
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_IMODE
@@ -103,16 +103,39 @@ class Stage:
     changed_folders: set[str] | None = None
     known_folders: set[str] = field(default_factory=set)
     new: bool = False  # made empty for this build: it holds nothing but what it writes
+    # A new folder's source of unchanged files: the live site and its manifest. A file of
+    # it still as recorded is hard-linked in, not written again; from then on a file of
+    # the stage may be shared with the live site, so it is replaced, never written into.
+    live: Path | None = None
+    live_files: dict[str, list[Any]] = field(default_factory=dict)
 
     def holds(self, path: str, key: str) -> bool:
-        """Whether the folder holds `path` as made from `key`, untouched since."""
+        """Whether the folder holds `path` as made from `key`, untouched since (or now
+        does: linked from the live site)."""
         known = self.known.get(path)
-        return (
-            known is not None
-            and len(known) > 3
-            and known[3] == key
-            and _stat_matches(f"{self.path}/{path}", known)
-        )
+        if known is not None:
+            return (
+                len(known) > 3 and known[3] == key and _stat_matches(f"{self.path}/{path}", known)
+            )
+        return self._link_live(path, lambda entry: len(entry) > 3 and entry[3] == key)
+
+    def _link_live(self, path: str, wanted: Callable[[list[Any]], bool]) -> bool:
+        """Hard-link the live site's `path` in, if its manifest entry is as wanted and the
+        file is still as recorded; the entry is known from then on (in this process)."""
+        entry = self.live_files.get(path)
+        if entry is None or not wanted(entry):
+            return False
+        source = f"{self.live}/{path}"
+        if not _stat_matches(source, entry):
+            return False
+        target = self.path / path
+        try:
+            _make_folder(self, target.parent)
+            os.link(source, target)
+        except OSError:  # no hard links here (or a file in the way): write it instead
+            return False
+        self.known[path] = entry
+        return True
 
 
 def write_files(stage: Stage, files: Sequence[OutputFile], progress: Progress = SILENT) -> int:
@@ -134,7 +157,8 @@ def add_file(stage: Stage, file: OutputFile) -> None:
     if relative in stage.manifest:
         raise LabdigestError(f"two pages want the same output path: {file.path}")
     if file.reused:  # render checked stage.holds(); the file is there as it should be
-        stage.manifest[relative] = stage.known[relative]
+        # (known here, or linked from the live site by a render worker)
+        stage.manifest[relative] = stage.known.get(relative) or stage.live_files[relative]
         return
     if file.stored is None:
         file = store_file(stage, file)
@@ -153,15 +177,23 @@ def store_file(stage: Stage, file: OutputFile) -> OutputFile:
     target = stage.path / relative
     digest = hashlib.sha1(file.content).hexdigest()
     known = stage.known.get(relative)
+    if known is None and stage._link_live(relative, lambda entry: entry[0] == digest):
+        known = stage.known[relative]
     if known is not None and known[0] == digest and _stat_matches(target, known):
         return dataclasses.replace(file, content=b"", stored=([*known[:3], file.key], False))
-    if target.parent not in stage.made_dirs:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        stage.made_dirs.add(target.parent)
+    _make_folder(stage, target.parent)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(target)  # not written into: it may be a link to a live site's file
     target.write_bytes(file.content)
     stat = target.stat()
     entry = [digest, stat.st_size, stat.st_mtime_ns, file.key]
     return dataclasses.replace(file, content=b"", stored=(entry, True))
+
+
+def _make_folder(stage: Stage, folder: Path) -> None:
+    if folder not in stage.made_dirs:  # one mkdir per folder (per process)
+        folder.mkdir(parents=True, exist_ok=True)
+        stage.made_dirs.add(folder)
 
 
 def _stat_matches(target: str | Path, known: list[Any]) -> bool:
@@ -321,6 +353,8 @@ def staged_output(out: Path) -> Iterator[Stage]:
     else:
         stage.path.mkdir(mode=0o755)
         stage.new = True
+        if out.is_dir():
+            stage.live, (stage.live_files, _) = out, _load_manifest(_manifest_path(out))
     previous_manifest.unlink(missing_ok=True)
     try:
         yield stage
