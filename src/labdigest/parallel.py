@@ -53,9 +53,11 @@ def fork_map(
     on_progress: Callable[[int, int], None] = lambda done, total: None,
     *,
     min_items: int = MIN_ITEMS,
+    meanwhile: Callable[[], None] = lambda: None,
 ) -> list[R]:
     """[function(item) for item in items], on several cores when it pays: when there
-    are at least min_items (fewer, larger items may pay too: pass a lower bound)."""
+    are at least min_items (fewer, larger items may pay too: pass a lower bound).
+    meanwhile() is run in this process while the workers work (first, when none do)."""
     global _work
     count = workers()
     if (
@@ -64,6 +66,7 @@ def fork_map(
         or len(items) < min_items
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
+        meanwhile()
         serial: list[R] = []
         for done, item in enumerate(items, start=1):
             serial.append(function(item))
@@ -80,7 +83,9 @@ def fork_map(
             count, initializer=_die_with, initargs=(os.getpid(),)
         )
         with pool:
-            for chunk in pool.imap(_run_chunk, bounds):
+            chunks = pool.imap(_run_chunk, bounds)  # the workers start on them at once
+            meanwhile()
+            for chunk in chunks:
                 results.extend(chunk)
                 on_progress(len(results), len(items))
         return results

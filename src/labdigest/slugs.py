@@ -4,6 +4,7 @@ hyphens: never '/', '\\', '..' or an empty name."""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Container
@@ -40,11 +41,12 @@ def slugify(text: str, fallback: str = "paper") -> str:
     return slug
 
 
-def unique_slug(base: str, taken: Container[str]) -> str:
-    """base, else base-2, base-3, …: deterministic for the same order of arrival."""
+def unique_slug(base: str, taken: Container[str], start: int = 2) -> str:
+    """base, else base-2, base-3, …: deterministic for the same order of arrival. (A
+    caller that knows base-2 … base-(start-1) are taken may start further on.)"""
     if base not in taken:
         return base
-    number = 2
+    number = start
     while True:
         suffix = f"-{number}"
         stem = base[: MAX_SLUG_LENGTH - len(suffix)].rstrip("-")
@@ -58,6 +60,7 @@ def is_safe_slug(slug: str) -> bool:
     return len(slug) <= MAX_SLUG_LENGTH + 8 and bool(SLUG_RE.match(slug))
 
 
+@functools.lru_cache(maxsize=1 << 16)  # an ingest asks for each new title three times
 def normalize_title(title: str) -> str:
     """The identity of a paper with no arXiv id: case, accents, punctuation and spacing
     do not make two papers different."""

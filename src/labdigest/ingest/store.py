@@ -5,6 +5,7 @@ manifest. A file is only rewritten when its bytes change, so re-ingesting is a n
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,7 @@ class PaperStore:
         self._unsaved: dict[str, str] = {}  # slug → file
         self._raw_abstracts: dict[str, tuple[str, bool]] = {}
         self.slug_of: dict[str, str] = {}
+        self._next_number: dict[str, int] = {}  # slug base → the next suffix to try
         # Keys a digest gave a paper still find it after a maintainer edits its title.
         for digest in self.manifests.values():
             for entry in digest.papers:
@@ -97,12 +99,13 @@ class PaperStore:
             else:
                 slug = self._add(entry, digest_id, date, source, report, keep_math)
             listed.append(ManifestEntry(slug, key))
-        self._flush()
         manifest = Digest(digest_id, date, source, fmt, tuple(listed))
-        _write_if_changed(
-            content.manifests_dir(self.content_dir) / f"{digest_id}.yml",
-            content.manifest_to_text(manifest),
-        )
+        # Its text is made while the papers are written (a quarter of a second for 10,000
+        # papers), and it is written after them: a manifest never lists a paper whose
+        # file is not there yet (a re-ingest would take it for one deleted by hand).
+        text: list[str] = []
+        self._flush(meanwhile=lambda: text.append(content.manifest_to_text(manifest)))
+        _write_if_changed(content.manifests_dir(self.content_dir) / f"{digest_id}.yml", text[0])
         self.manifests[digest_id] = manifest
         return report
 
@@ -115,7 +118,11 @@ class PaperStore:
         report: StoreReport,
         keep_math: bool,
     ) -> str:
-        slug = unique_slug(slugify(entry.title), self.papers)
+        base = slugify(entry.title)
+        # Many titles may share a base (long titles are cut): numbering resumes where the
+        # last one stopped, as taken slugs stay taken (10,000 similar titles: quadratic).
+        slug = unique_slug(base, self.papers, start=self._next_number.get(base, 2))
+        self._next_number[base] = int(slug.rsplit("-", 1)[1]) + 1 if slug != base else 2
         paper = Paper(
             slug=slug,
             title=entry.title,
@@ -169,11 +176,14 @@ class PaperStore:
         self._unsaved[paper.slug] = path
         self._index(paper)
 
-    def _flush(self) -> None:
-        """Write every paper added or changed since the last flush."""
+    def _flush(self, meanwhile: Callable[[], None] = lambda: None) -> None:
+        """Write every paper added or changed since the last flush (and run meanwhile()
+        while they are written)."""
         papers = [self.papers[slug] for slug in self._unsaved]
         raw = [self._raw_abstracts.get(paper.slug) for paper in papers]
-        bodies = parallel.fork_map(_finish_and_write, list(zip(papers, raw, strict=True)))
+        bodies = parallel.fork_map(
+            _finish_and_write, list(zip(papers, raw, strict=True)), meanwhile=meanwhile
+        )
         for paper, body in zip(papers, bodies, strict=True):
             self.papers[paper.slug] = dataclasses.replace(paper, body=body)
         self._unsaved.clear()
