@@ -56,10 +56,12 @@ MAX_TITLE_WORDS = 30
 class Paragraph:
     line: int
     lines: tuple[str, ...]
+    text: str  # the lines joined, runs of white space made one space
 
-    @property
-    def text(self) -> str:
-        return " ".join(" ".join(self.lines).split())
+    @classmethod
+    def of(cls, line: int, lines: list[str]) -> Paragraph:
+        # (Made once: a digest's abstracts are read several times each.)
+        return cls(line, tuple(lines), " ".join(" ".join(lines).split()))
 
     def looks_like_title(self) -> bool:
         text = self.text
@@ -90,14 +92,14 @@ def split_paragraphs(text: str) -> list[Paragraph]:
         line = raw.strip()
         if not line:
             if current:
-                paragraphs.append(Paragraph(first, tuple(current)))
+                paragraphs.append(Paragraph.of(first, current))
                 current = []
             continue
         if not current:
             first = number
         current.append(line)
     if current:
-        paragraphs.append(Paragraph(first, tuple(current)))
+        paragraphs.append(Paragraph.of(first, current))
     return paragraphs
 
 
