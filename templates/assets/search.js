@@ -32,7 +32,6 @@
   const sortSelect = document.getElementById("search-sort");
   const facetBoxes = { topic: document.getElementById("facet-topic"), year: document.getElementById("facet-year") };
   const PAGE_SIZE = 10;
-  const FIRST_BATCH = 3;
   const TYPING_DELAY_MS = 120;
 
   const state = readUrl();
@@ -119,17 +118,23 @@
   }
 
   async function renderResults(results, start, mine) {
-    // Every fragment is requested at once; the first few are shown as soon as they
-    // arrive, so the reader sees the best matches before the whole page is in.
+    // Every fragment is requested at once, and each result is shown as soon as it and
+    // those above it are in: the best match first, and nothing moves once shown.
     const pending = results.slice(start, start + PAGE_SIZE).map((r) => r.data());
-    const first = await Promise.all(pending.slice(0, FIRST_BATCH));
-    if (mine !== generation) return;
-    if (start === 0) list.replaceChildren(...first.map(resultItem));
-    else list.append(...first.map(resultItem));
-    if (start === 0) markFirstResults();
-    const rest = await Promise.all(pending.slice(FIRST_BATCH));
-    if (mine !== generation) return;
-    list.append(...rest.map(resultItem));
+    if (start === 0 && !pending.length) {
+      list.replaceChildren();
+      markFirstResults();
+    }
+    for (const [index, fragment] of pending.entries()) {
+      const item = resultItem(await fragment);
+      if (mine !== generation) return;
+      if (start === 0 && index === 0) {
+        list.replaceChildren(item);  // the last search's results stay until now
+        markFirstResults();
+      } else {
+        list.append(item);
+      }
+    }
     const more = start + PAGE_SIZE;
     if (more < results.length) {
       const li = document.createElement("li");
