@@ -194,8 +194,17 @@ def read_text(path: Path) -> str:
 
 
 def load_papers(content_dir: Path, cache: Cache | None = None) -> list[Paper]:
+    return _load_papers(content_dir, cache)[0]
+
+
+def _load_papers(content_dir: Path, cache: Cache | None) -> tuple[list[Paper], dict[str, str]]:
+    """The papers, and each one's source key (see Library.source_keys)."""
     folder = papers_dir(content_dir)
-    return _load_files(folder, ".md", _scan(folder, ".md"), _read_paper, cache)
+    found = _scan(folder, ".md")
+    papers = _load_files(folder, ".md", found, _read_paper, cache)
+    where = folder.absolute()
+    keys = {name.removesuffix(".md"): f"{where}/{name} {key}" for name, key in found.items()}
+    return papers, keys
 
 
 def load_digests(content_dir: Path, cache: Cache | None = None) -> list[Digest]:
@@ -248,9 +257,7 @@ def _read_manifest(path: Path) -> Digest:
 
 
 def load(content_dir: Path, config: SiteConfig, cache: Cache | None = None) -> Library:
-    folder = papers_dir(content_dir)
-    found = _scan(folder, ".md")
-    papers = _load_files(folder, ".md", found, _read_paper, cache)
+    papers, source_keys = _load_papers(content_dir, cache)
     digests = load_digests(content_dir, cache)
     _check_pinned_topics(papers, {t.slug for t in config.topics})
     papers.sort(key=lambda p: (_descending(p.date), p.slug))
@@ -259,10 +266,7 @@ def load(content_dir: Path, config: SiteConfig, cache: Cache | None = None) -> L
         papers=tuple(papers),
         digests=tuple(_only_known_papers(digests, {p.slug for p in papers})),
         by_slug={p.slug: p for p in papers},
-        source_keys={
-            name.removesuffix(".md"): f"{folder.absolute()}/{name} {key}"
-            for name, key in found.items()
-        },
+        source_keys=source_keys,
     )
 
 

@@ -74,27 +74,31 @@ def index(site_dir: Path, language: str) -> SearchStats:
             "Pagefind failed: " + (detail[-1] if detail else f"exit status {result.returncode}")
         )
     folder = site_dir / "pagefind"
+    entry = (folder / "pagefind-entry.json").read_bytes()
     return SearchStats(
-        pages=indexed_pages(folder),
+        pages=_page_count(entry),
         seconds=time.perf_counter() - started,
         bytes=sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()),
-        bundle=search_bundle(folder, code),
+        bundle=_search_bundle(entry, code),
     )
 
 
-def search_bundle(folder: Path, language: str) -> SearchBundle | None:
-    entry_bytes = (folder / "pagefind-entry.json").read_bytes()
-    languages = json.loads(entry_bytes)["languages"]
-    index = languages.get(language)
+def _search_bundle(entry: bytes, language: str) -> SearchBundle | None:
+    """From the bytes of pagefind-entry.json."""
+    index = json.loads(entry)["languages"].get(language)
     if index is None or not index.get("page_count"):
         return None
     return SearchBundle(
-        cache_tag=hashlib.sha256(entry_bytes).hexdigest()[:16],
+        cache_tag=hashlib.sha256(entry).hexdigest()[:16],
         meta=f"pagefind/pagefind.{index['hash']}.pf_meta",
         wasm=f"pagefind/wasm.{index.get('wasm') or 'unknown'}.pagefind",
     )
 
 
 def indexed_pages(bundle: Path) -> int:
-    entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
-    return sum(int(language["page_count"]) for language in entry["languages"].values())
+    return _page_count((bundle / "pagefind-entry.json").read_bytes())
+
+
+def _page_count(entry: bytes) -> int:
+    languages = json.loads(entry)["languages"]
+    return sum(int(language["page_count"]) for language in languages.values())

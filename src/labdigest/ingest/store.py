@@ -122,7 +122,8 @@ class PaperStore:
         # Many titles may share a base (long titles are cut): numbering resumes where the
         # last one stopped, as taken slugs stay taken (10,000 similar titles: quadratic).
         slug = unique_slug(base, self.papers, start=self._next_number.get(base, 2))
-        self._next_number[base] = int(slug.rsplit("-", 1)[1]) + 1 if slug != base else 2
+        if slug != base:
+            self._next_number[base] = int(slug.rsplit("-", 1)[1]) + 1
         paper = Paper(
             slug=slug,
             title=entry.title,
