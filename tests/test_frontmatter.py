@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from labdigest.content import paper_to_text, parse_paper
@@ -120,7 +120,12 @@ def same_as_pyyaml(lines: list[str]) -> None:
     st.lists(
         st.tuples(
             KEY,
-            st.one_of(VALUE, st.lists(VALUE, max_size=3), st.dictionaries(KEY, VALUE, max_size=3)),
+            st.one_of(
+                VALUE,
+                st.lists(VALUE, max_size=3),
+                st.dictionaries(KEY, VALUE, max_size=3),
+                st.lists(st.dictionaries(KEY, VALUE, min_size=1, max_size=3), max_size=3),
+            ),
         ),
         max_size=6,
     )
@@ -142,14 +147,59 @@ def test_fast_reading_of_written_front_matter_equals_pyyaml(fields: list[tuple[s
             st.builds(lambda k, v: f"{k}: {v}", KEY, VALUE),
             st.builds(lambda k: f"{k}:", KEY),
             st.builds(lambda v: f"- {v}", VALUE),
+            st.builds(lambda k, v: f"- {k}: {v}", KEY, VALUE),
             st.builds(lambda k, v: f"  {k}: {v}", KEY, VALUE),
             TRICKY,
         ),
         max_size=6,
     )
 )
+@example(["papers:", "- yes: a", "  key: b"])  # a key YAML reads as true
+@example(["papers:", "- slug: a", "  null: b"])
+@example(["papers:", "- a", "  key: b"])  # a mapping line after a text item
 def test_fast_reading_of_any_lines_equals_pyyaml_or_declines(lines: list[str]) -> None:
     same_as_pyyaml(lines)
+
+
+PLAIN_WORDS = st.from_regex(r"[a-z][a-z0-9 :'-]{0,15}", fullmatch=True)
+
+
+@settings(max_examples=1000)
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(["slug", "key", "title", "yes", "null", "a-b"]),
+            st.one_of(PLAIN_WORDS, VALUE),
+            min_size=1,
+            max_size=3,
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_fast_reading_of_written_lists_of_mappings_equals_pyyaml(
+    items: list[dict[str, str]],
+) -> None:
+    from labdigest import frontmatter
+
+    text = frontmatter.dump([("papers", items)], "Body.")
+    same_as_pyyaml(text.split("\n")[1 : text.split("\n").index("---", 1)])
+
+
+def test_a_written_manifest_is_read_by_the_fast_reader() -> None:
+    from labdigest import frontmatter
+    from labdigest.content import manifest_to_text, parse_manifest
+    from labdigest.models import Digest, ManifestEntry
+
+    entries = tuple(
+        ManifestEntry(f"paper-{n}", f"title:paper {n}: it's 'quoted'") for n in range(3)
+    )
+    digest = Digest("hf-mar-11", "2026-03-11", "digests/hf.txt", "text", entries)
+    text = manifest_to_text(digest)
+    simple = frontmatter.parse_simple(text.rstrip("\n").split("\n"))
+    assert simple is not None, "a written manifest is declined by the fast reader"
+    assert simple[0] == frontmatter._parse_yaml(text, PATH, first_line=1)[0]
+    assert parse_manifest(text, PATH) == digest
 
 
 def test_a_written_paper_is_read_by_the_fast_reader() -> None:
