@@ -328,6 +328,19 @@ def test_what_no_build_made_is_gone_once_its_folder_is_staged_again(
     assert not (public / "old-section").exists()
 
 
+def test_an_older_labdigest_s_json_manifests_are_removed_by_the_next_build(site: Path) -> None:
+    from labdigest.build import BuildOptions, build
+
+    legacy = [site / ".public.files.json", site / ".public.prev.files.json"]
+    for path in legacy:
+        path.write_text('{"files": {}}', "utf-8")
+    paper = site / "content/papers/towards-exact-computation-of-inductive-bias.md"
+    paper.write_text(paper.read_text("utf-8") + "\nEdited.\n", "utf-8")
+    build(BuildOptions(config_path=site / "site.toml", search=False))
+    assert [path.name for path in legacy if path.exists()] == []
+    assert (site / ".public.files").is_file()
+
+
 def test_rebuilds_from_the_cache_and_kept_pages_equal_clean_builds(
     site: Path, tmp_path: Path
 ) -> None:

@@ -390,6 +390,8 @@ def staged_output(out: Path) -> Iterator[Stage]:
                 os.replace(current_manifest, previous_manifest)
         record = {"files": stage.manifest, "folders": _folder_times(out, stage.manifest)}
         write_atomic(_manifest_path(out), pickle.dumps(record, pickle.HIGHEST_PROTOCOL))
+        for tree in (out, previous):  # JSON manifests of earlier labdigest versions: unread
+            _manifest_path(tree).with_suffix(".files.json").unlink(missing_ok=True)
     finally:
         if stage.path.exists():
             shutil.rmtree(stage.path, ignore_errors=True)
