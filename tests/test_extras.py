@@ -21,6 +21,7 @@ from conftest import REPO, add_front_matter, build_site, copy_site
 from labdigest import content
 from labdigest.ingest import ingest
 from labdigest.related import related
+from labdigest.topics import paper_text_key
 
 DEPTHMASTER = "depthmaster-taming-diffusion-models-for-monocular-depth-estimation"
 
@@ -67,7 +68,7 @@ def test_related_papers_after_edits_equal_a_clean_ranking(
 
     import numpy as np
 
-    from labdigest import related as ranking
+    from labdigest import ranking
     from labdigest.cache import Cache
 
     papers = sorted(content.load_papers(REPO / "content"), key=lambda p: p.slug)
@@ -97,13 +98,37 @@ def test_related_papers_after_edits_equal_a_clean_ranking(
         change()
         incremental = related(tuple(papers), cache=cache)
         assert not clean_rankings, f"edit {number} was ranked from nothing"
-        keys = [ranking.paper_text_key(p) for p in papers]
+        keys = [paper_text_key(p) for p in papers]
         clean = real_rank(papers, keys, 5)
         assert incremental == clean.result(), f"edit {number}"
         kept = cache.load("related", 5)
         assert np.array_equal(kept.scores, clean.scores), f"edit {number}: scores"
     assert related(tuple(papers), cache=cache)[papers[30].slug][0] == papers[31].slug
     assert related(tuple(papers), cache=cache)[papers[5].slug] == ()
+
+
+def test_a_rebuild_after_a_notes_edit_does_not_rank_again(site: Path) -> None:
+    """Notes, topics and links leave titles and abstracts as they were: the rebuild takes
+    the related papers from the cache, without numpy and SciPy (0.4 s to import)."""
+    import subprocess
+    import sys
+
+    build_site(site, search=False)
+    page = site / "public/papers/towards-exact-computation-of-inductive-bias/index.html"
+    related_before = BeautifulSoup(page.read_bytes(), "html.parser").select(".related a")
+    paper = site / "content/papers/towards-exact-computation-of-inductive-bias.md"
+    add_front_matter(paper, "notes: Read for the reading group.\n")
+    rebuild = (
+        "import sys; from pathlib import Path; from labdigest.build import BuildOptions, build;"
+        f"build(BuildOptions(config_path=Path({str(site / 'site.toml')!r}), search=False));"
+        "print(sorted(m for m in ('numpy', 'scipy') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", rebuild], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    soup = BeautifulSoup(page.read_bytes(), "html.parser")
+    assert "Read for the reading group." in soup.select_one(".notes").get_text()
+    assert soup.select(".related a") == related_before and related_before
 
 
 # ---- feeds ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labdigest import config as config_stage
-from labdigest import content, fingerprint, search, topics, write
+from labdigest import content, fingerprint, related, search, topics, write
 from labdigest.cache import Cache
 from labdigest.config import normalize_base_url
 from labdigest.errors import ConfigError, LabdigestError
@@ -121,9 +121,9 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
     if options.strict and report.warnings:
         raise LabdigestError("--strict: " + "; ".join(report.warnings))
 
-    # Imported here, not at the top: numpy, scipy, markdown-it and Jinja take most of a
-    # second to import, which a build with nothing to do should not pay.
-    from labdigest import related
+    # Imported here, not at the top: markdown-it and Jinja take a fifth of a second to
+    # import, which a build with nothing to do should not pay (related.py imports numpy
+    # and SciPy only when it has papers to rank).
     from labdigest.render import Renderer
 
     with _stage(report, "related", progress, lambda: f"{related_count(related_papers)} links"):
