@@ -139,13 +139,20 @@ class Renderer:
         digest_names = {d.id: f"Digest of {format_date(d.date)}" for d in library.digests}
         keys = cite.citation_keys(library.papers)
 
-        def view(paper: Paper) -> tuple[PaperView, str, str]:
+        def view(paper: Paper) -> tuple[tuple[PaperView, str, str], tuple[Markup, Markup]]:
             abstract = markup.render(paper.body)
             made = self._paper_view(
                 paper, topics, topic_views, digest_names, keys[paper.slug], abstract
             )
-            # Pickled, not repr'd (as inputs() below): a tenth of the time.
-            return made, _value_key(made), _value_key(_card_fields(made))
+            # Pickled, not repr'd (as inputs() below): a tenth of the time. The cards are
+            # made here too, on the worker that has the view: they come back with it.
+            return (made, _value_key(made), _value_key(_card_fields(made))), self._both_cards(made)
+
+        def make_views(slugs: list[str]) -> list[tuple[PaperView, str, str]]:
+            views = parallel.fork_map(view, [by_slug[s] for s in slugs])
+            for slug, (_, cards) in zip(slugs, views, strict=True):
+                self._keep_cards(slug, cards)
+            return [entry for entry, _ in views]
 
         topic_view_keys = {slug: _value_key(view) for slug, view in topic_views.items()}
 
@@ -178,7 +185,7 @@ class Renderer:
             "views",
             self.build_key,
             input_keys,
-            lambda slugs: parallel.fork_map(view, [by_slug[s] for s in slugs]),
+            make_views,
         )
         papers = {slug: entry[0] for slug, entry in made.items()}
         view_keys = {slug: entry[1] for slug, entry in made.items()}
@@ -288,15 +295,18 @@ class Renderer:
     def _render_cards(self, context: Context) -> None:
         """Every paper's card in the two variants lists show, on every core: a build
         that renders most pages needs them all (related lists, topic and digest pages),
-        and the page workers forked after this start with them."""
-        slugs = list(context.papers)
+        and the page workers forked after this start with them. The cards of views made
+        in this build came with them."""
+        slugs = [slug for slug in context.papers if (slug, "h2", None, False) not in self._cards]
+        made = parallel.fork_map(lambda slug: self._both_cards(context.papers[slug]), slugs)
+        for slug, cards in zip(slugs, made, strict=True):
+            self._keep_cards(slug, cards)
 
-        def both(slug: str) -> tuple[Markup, Markup]:
-            return self.card(context.papers[slug]), self.card(context.papers[slug], "h2")
+    def _both_cards(self, view: PaperView) -> tuple[Markup, Markup]:
+        return self.card(view), self.card(view, "h2")
 
-        for slug, (h3, h2) in zip(slugs, parallel.fork_map(both, slugs), strict=True):
-            self._cards[(slug, "h3", None, False)] = h3
-            self._cards[(slug, "h2", None, False)] = h2
+    def _keep_cards(self, slug: str, cards: tuple[Markup, Markup]) -> None:
+        self._cards[(slug, "h3", None, False)], self._cards[(slug, "h2", None, False)] = cards
 
     def _topic_pages(self, context: Context) -> Iterator[OutputFile]:
         views = list(context.topic_views.values())
