@@ -201,7 +201,7 @@ def _written_scalar(text: str) -> str | None:
 
 def load_yaml(text: str, path: Path) -> dict[str, Any]:
     """A YAML mapping (a digest manifest): read by parse_simple when in the shape
-    dump_yaml writes (a 10,000-paper manifest: 0.05 s instead of 0.5 s), else by PyYAML."""
+    dump_yaml writes (a 10,000-paper manifest: 0.18 s instead of 0.76 s), else by PyYAML."""
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()

@@ -43,9 +43,7 @@ def write_atomic(path: Path | str, data: bytes) -> None:
     handle = _create(temporary)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(handle, view) :]
+            _write_all(handle, data)
         finally:
             os.close(handle)
         with contextlib.suppress(FileNotFoundError):
@@ -64,6 +62,12 @@ def _create(path: str) -> int:
     except FileNotFoundError:  # the folder is missing: make it (asked only then, it costs)
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         return os.open(path, flags, 0o666)
+
+
+def _write_all(handle: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(handle, view) :]
 
 
 _temporaries = itertools.count()
@@ -192,16 +196,13 @@ def _write_new(stage: Stage, target: str, content: bytes) -> tuple[int, int]:
     calls on text paths: a site has tens of thousands of files, and pathlib's objects and
     a stat after the write took as long as the write itself."""
     _make_folder(stage, target.rpartition("/")[0])
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     try:
-        handle = os.open(target, flags, 0o666)
+        handle = _create(target)
     except FileExistsError:
         os.unlink(target)
-        handle = os.open(target, flags, 0o666)
+        handle = _create(target)
     try:
-        view = memoryview(content)
-        while view:
-            view = view[os.write(handle, view) :]
+        _write_all(handle, content)
         stat = os.fstat(handle)
     finally:
         os.close(handle)
