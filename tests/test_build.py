@@ -279,3 +279,44 @@ def test_python_dash_m_and_help_work() -> None:
         [sys.executable, "-m", "labdigest", "--help"], capture_output=True, text=True, check=True
     )
     assert "ingest" in result.stdout and "build" in result.stdout and "serve" in result.stdout
+
+
+def test_long_lists_are_split_into_linked_pages_that_hold_the_whole_list(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A topic's or a digest's list is split into pages (/page/2/ and on) linked by
+    previous and next: followed from the first page they hold the whole list, in order,
+    numbered on from page to page, and the sitemap lists every page."""
+    from labdigest import render
+
+    whole = build_site(site, out=site / "whole", search=False)
+    monkeypatch.setattr(render, "PAPERS_PER_PAGE", 10)
+    public = build_site(site, search=False)
+
+    def cards(page: Path) -> list[str]:
+        soup = BeautifulSoup(page.read_bytes(), "html.parser")
+        return [a["href"] for a in soup.select(".paper-list .card-title a")]
+
+    for folder in ("topics/domain-generalization/", "digests/hf-papers-mar-11/"):
+        expected = cards(whole / folder / "index.html")
+        assert len(expected) > 20, folder
+        listed: list[str] = []
+        page: Path | None = public / folder / "index.html"
+        number = 0
+        while page is not None:
+            number += 1
+            soup = BeautifulSoup(page.read_bytes(), "html.parser")
+            assert f"Page {number} of {-(-len(expected) // 10)}" in soup.select_one(".pager").text
+            assert soup.select_one("ol.paper-list").get("start", "1") == str(len(listed) + 1)
+            assert (" · page " in soup.title.text) == (number > 1)
+            listed += cards(page)
+            following = soup.select_one("a[rel=next]")
+            if following is not None:
+                target = resolve(public, "/", following["href"])
+                back = BeautifulSoup(target.read_bytes(), "html.parser").select_one("a[rel=prev]")
+                assert resolve(public, "/", back["href"]) == page
+            page = resolve(public, "/", following["href"]) if following else None
+        assert listed == expected, folder
+        assert not (public / folder / f"page/{number + 1}").exists()
+        sitemap = (public / "sitemap.xml").read_text("utf-8")
+        assert f"/{folder}page/{number}/</loc>" in sitemap

@@ -9,7 +9,7 @@ import functools
 import hashlib
 import pickle
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from labdigest.views import (
     AuthorView,
     DigestView,
     Link,
+    Pager,
     PaperView,
     Site,
     TopicView,
@@ -42,7 +43,10 @@ from labdigest.views import (
     teaser,
 )
 
-HOME_PAPERS = 100  # the home page shows this many of the latest digest; its page has all
+HOME_PAPERS = 100  # the home page shows this many of the latest digest
+# A topic's or a digest's list shows this many papers a page; /page/2/ and on hold the rest
+# (a 10,000-paper digest on one page was 9 MB of HTML, and rewritten on every edit).
+PAPERS_PER_PAGE = 100
 EMAIL_MAX_BYTES = 95_000  # Gmail clips messages over 102 KB
 EMAIL_MIN_PAPER_BYTES = 300  # a title, a teaser and a link, in a table row
 
@@ -318,20 +322,32 @@ class Renderer:
         view = context.topic_views[topic.slug]
         members = [context.papers[s] for s in context.topics.papers_in[topic.slug]]
         feed = (f"{self.config.title}: {topic.name}", view.feed_url)
-        yield self.keyed(
-            f"topics/{topic.slug}/index.html",
-            [repr(view), repr(topic), *(context.card_keys[p.slug] for p in members)],
-            lambda: (
-                self.page(
-                    f"topics/{topic.slug}/index.html",
-                    "topic.html",
-                    topic=view,
-                    papers=members,
-                    description=topic.description or topic.name,
-                    feeds=[feed],
-                ).content
-            ),
-        )
+        for path, pager, papers in self._list_pages(f"topics/{topic.slug}/", members):
+            yield self.keyed(
+                path,
+                [
+                    repr(view),
+                    repr(topic),
+                    repr(pager),
+                    *(context.card_keys[p.slug] for p in papers),
+                ],
+                functools.partial(
+                    lambda path, pager, papers: (
+                        self.page(
+                            path,
+                            "topic.html",
+                            topic=view,
+                            papers=papers,
+                            pager=pager,
+                            description=topic.description or topic.name,
+                            feeds=[feed],
+                        ).content
+                    ),
+                    path,
+                    pager,
+                    papers,
+                ),
+            )
         yield OutputFile(
             f"topics/{topic.slug}/feed.xml",
             self._feed(
@@ -358,11 +374,22 @@ class Renderer:
             context.digest_keys[digest.id],
             *(context.card_keys[p.slug] for p in digest.papers),
         ]
-        yield self.keyed(
-            folder + "index.html",
-            inputs,
-            lambda: self.page(folder + "index.html", "digest.html", digest=digest).content,
-        )
+        for path, pager, papers in self._list_pages(folder, digest.papers):
+            yield self.keyed(
+                path,
+                [context.digest_keys[digest.id], repr(pager)]
+                + [context.card_keys[p.slug] for p in papers],
+                functools.partial(
+                    lambda path, pager, papers: (
+                        self.page(
+                            path, "digest.html", digest=digest, papers=papers, pager=pager
+                        ).content
+                    ),
+                    path,
+                    pager,
+                    papers,
+                ),
+            )
         yield self.keyed(
             folder + "papers.bib",
             [context.view_keys[p.slug] for p in digest.papers],
@@ -372,6 +399,27 @@ class Renderer:
         emails = functools.cache(functools.partial(self._emails, digest))
         yield self.keyed(folder + "email.html", inputs, lambda: emails()[0])
         yield self.keyed(folder + "email.txt", inputs, lambda: emails()[1])
+
+    def _list_pages(
+        self, folder: str, papers: Sequence[PaperView]
+    ) -> list[tuple[str, Pager, Sequence[PaperView]]]:
+        """A long list of papers as pages of PAPERS_PER_PAGE: its path, pager and papers."""
+        folders = _list_folders(folder, len(papers))
+        urls = [self.site.url(page) for page in folders]
+        return [
+            (
+                page + "index.html",
+                Pager(
+                    number=index + 1,
+                    count=len(folders),
+                    start=index * PAPERS_PER_PAGE + 1,
+                    previous_url=urls[index - 1] if index > 0 else None,
+                    next_url=urls[index + 1] if index + 1 < len(folders) else None,
+                ),
+                papers[index * PAPERS_PER_PAGE : (index + 1) * PAPERS_PER_PAGE],
+            )
+            for index, page in enumerate(folders)
+        ]
 
     def _emails(self, digest: DigestView) -> tuple[bytes, bytes]:
         """The HTML and the plain-text e-mail of a digest."""
@@ -458,8 +506,11 @@ class Renderer:
             ("lab/", None),
         ]
         pages += [(f"papers/{p.slug}/", p.date) for p in context.papers.values()]
-        pages += [(f"topics/{t}/", None) for t in context.topic_views]
-        pages += [(f"digests/{d.id}/", d.date) for d in context.digests]
+        for topic in context.topic_views.values():
+            pages += [(page, None) for page in _list_folders(f"topics/{topic.slug}/", topic.count)]
+        for digest in context.digests:
+            folders = _list_folders(f"digests/{digest.id}/", len(digest.papers))
+            pages += [(page, digest.date) for page in folders]
         yield OutputFile(
             "sitemap.xml", feeds.sitemap([(self.site.absolute(p), m) for p, m in pages])
         )
@@ -668,6 +719,13 @@ class Renderer:
             email_url=self.site.url(folder + "email.html"),
             text_url=self.site.url(folder + "email.txt"),
         )
+
+
+def _list_folders(folder: str, papers: int) -> list[str]:
+    """The folders of a list of papers split into pages: folder, then folder/page/2/ and
+    on (Hugo's addresses)."""
+    count = max(1, -(-papers // PAPERS_PER_PAGE))
+    return [folder] + [f"{folder}page/{number}/" for number in range(2, count + 1)]
 
 
 def _card_fields(view: PaperView) -> tuple[object, ...]:

@@ -154,6 +154,17 @@ class DigestView:
     text_url: str
 
 
+@dataclass(frozen=True, slots=True)
+class Pager:
+    """Where one page of a long list of papers (a topic's, a digest's) stands."""
+
+    number: int  # from 1
+    count: int  # pages in all
+    start: int  # the list number of the page's first paper
+    previous_url: str | None
+    next_url: str | None
+
+
 def format_date(iso: str) -> str:
     """'2026-03-11' → '11 March 2026', independent of the machine's locale."""
     year, month, day = iso.split("-")
