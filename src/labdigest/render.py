@@ -322,32 +322,16 @@ class Renderer:
         view = context.topic_views[topic.slug]
         members = [context.papers[s] for s in context.topics.papers_in[topic.slug]]
         feed = (f"{self.config.title}: {topic.name}", view.feed_url)
-        for path, pager, papers in self._list_pages(f"topics/{topic.slug}/", members):
-            yield self.keyed(
-                path,
-                [
-                    repr(view),
-                    repr(topic),
-                    repr(pager),
-                    *(context.card_keys[p.slug] for p in papers),
-                ],
-                functools.partial(
-                    lambda path, pager, papers: (
-                        self.page(
-                            path,
-                            "topic.html",
-                            topic=view,
-                            papers=papers,
-                            pager=pager,
-                            description=topic.description or topic.name,
-                            feeds=[feed],
-                        ).content
-                    ),
-                    path,
-                    pager,
-                    papers,
-                ),
-            )
+        yield from self._paginated(
+            context,
+            f"topics/{topic.slug}/",
+            members,
+            [repr(view), repr(topic)],
+            "topic.html",
+            topic=view,
+            description=topic.description or topic.name,
+            feeds=[feed],
+        )
         yield OutputFile(
             f"topics/{topic.slug}/feed.xml",
             self._feed(
@@ -374,22 +358,14 @@ class Renderer:
             context.digest_keys[digest.id],
             *(context.card_keys[p.slug] for p in digest.papers),
         ]
-        for path, pager, papers in self._list_pages(folder, digest.papers):
-            yield self.keyed(
-                path,
-                [context.digest_keys[digest.id], repr(pager)]
-                + [context.card_keys[p.slug] for p in papers],
-                functools.partial(
-                    lambda path, pager, papers: (
-                        self.page(
-                            path, "digest.html", digest=digest, papers=papers, pager=pager
-                        ).content
-                    ),
-                    path,
-                    pager,
-                    papers,
-                ),
-            )
+        yield from self._paginated(
+            context,
+            folder,
+            digest.papers,
+            [context.digest_keys[digest.id]],
+            "digest.html",
+            digest=digest,
+        )
         yield self.keyed(
             folder + "papers.bib",
             [context.view_keys[p.slug] for p in digest.papers],
@@ -400,26 +376,45 @@ class Renderer:
         yield self.keyed(folder + "email.html", inputs, lambda: emails()[0])
         yield self.keyed(folder + "email.txt", inputs, lambda: emails()[1])
 
-    def _list_pages(
-        self, folder: str, papers: Sequence[PaperView]
-    ) -> list[tuple[str, Pager, Sequence[PaperView]]]:
-        """A long list of papers as pages of PAPERS_PER_PAGE: its path, pager and papers."""
+    def _paginated(
+        self,
+        context: Context,
+        folder: str,
+        papers: Sequence[PaperView],
+        inputs: list[str],
+        template: str,
+        **values: Any,
+    ) -> Iterator[OutputFile]:
+        """A list of papers as pages of PAPERS_PER_PAGE: folder, then folder/page/2/ and
+        on. A page is kept while its inputs, its place and its papers' cards are."""
         folders = _list_folders(folder, len(papers))
         urls = [self.site.url(page) for page in folders]
-        return [
-            (
-                page + "index.html",
-                Pager(
-                    number=index + 1,
-                    count=len(folders),
-                    start=index * PAPERS_PER_PAGE + 1,
-                    previous_url=urls[index - 1] if index > 0 else None,
-                    next_url=urls[index + 1] if index + 1 < len(folders) else None,
-                ),
-                papers[index * PAPERS_PER_PAGE : (index + 1) * PAPERS_PER_PAGE],
+        for index, page in enumerate(folders):
+            pager = Pager(
+                number=index + 1,
+                count=len(folders),
+                start=index * PAPERS_PER_PAGE + 1,
+                previous_url=urls[index - 1] if index > 0 else None,
+                next_url=urls[index + 1] if index + 1 < len(folders) else None,
             )
-            for index, page in enumerate(folders)
-        ]
+            shown = papers[index * PAPERS_PER_PAGE : (index + 1) * PAPERS_PER_PAGE]
+            yield self.keyed(
+                page + "index.html",
+                [*inputs, repr(pager), *(context.card_keys[p.slug] for p in shown)],
+                functools.partial(
+                    self._list_page, page + "index.html", template, pager, shown, values
+                ),
+            )
+
+    def _list_page(
+        self,
+        path: str,
+        template: str,
+        pager: Pager,
+        papers: Sequence[PaperView],
+        values: dict[str, Any],
+    ) -> bytes:
+        return self.page(path, template, pager=pager, papers=papers, **values).content
 
     def _emails(self, digest: DigestView) -> tuple[bytes, bytes]:
         """The HTML and the plain-text e-mail of a digest."""
