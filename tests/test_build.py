@@ -320,3 +320,10 @@ def test_long_lists_are_split_into_linked_pages_that_hold_the_whole_list(
         assert not (public / folder / f"page/{number + 1}").exists()
         sitemap = (public / "sitemap.xml").read_text("utf-8")
         assert f"/{folder}page/{number}/</loc>" in sitemap
+    # A paper page's digest navigation leads to the page of the digest that lists it.
+    paper = cards(whole / "digests/hf-papers-mar-11/index.html")[25]
+    soup = BeautifulSoup(resolve(public, "/", paper).read_bytes(), "html.parser")
+    assert "Paper 26 of" in soup.select_one("nav.pager").text
+    digest_link = soup.select_one("nav.pager p a")["href"]
+    assert digest_link == "/digests/hf-papers-mar-11/page/3/"
+    assert paper in cards(resolve(public, "/", digest_link))

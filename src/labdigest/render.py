@@ -37,6 +37,7 @@ from labdigest.views import (
     digest_nav,
     format_date,
     json_ld,
+    list_page,
     paper_links,
     person_key,
     plain_text,
@@ -259,7 +260,7 @@ class Renderer:
                         page_path,
                         "paper.html",
                         paper=view,
-                        navs=[digest_nav(d, p) for d, p in places[slug]],
+                        navs=[digest_nav(d, p, PAPERS_PER_PAGE) for d, p in places[slug]],
                         related=[context.papers[s] for s in context.related.get(slug, ())],
                         description=view.teaser,
                         og_type="article",
@@ -717,10 +718,9 @@ class Renderer:
 
 
 def _list_folders(folder: str, papers: int) -> list[str]:
-    """The folders of a list of papers split into pages: folder, then folder/page/2/ and
-    on (Hugo's addresses)."""
+    """The folders of a list of papers split into pages (see list_page)."""
     count = max(1, -(-papers // PAPERS_PER_PAGE))
-    return [folder] + [f"{folder}page/{number}/" for number in range(2, count + 1)]
+    return [list_page(folder, number) for number in range(1, count + 1)]
 
 
 def _card_fields(view: PaperView) -> tuple[object, ...]:

@@ -290,14 +290,23 @@ def details(paper: Paper) -> tuple[Detail, ...]:
     return tuple(details)
 
 
-def digest_nav(digest: DigestView, position: int) -> DigestNav:
+def list_page(folder: str, number: int) -> str:
+    """Page `number` (from 1) of a list of papers split into pages, as a folder (or URL)
+    under the list's own: folder itself, then folder/page/2/ and on (Hugo's addresses)."""
+    return folder if number == 1 else f"{folder}page/{number}/"
+
+
+def digest_nav(digest: DigestView, position: int, per_page: int) -> DigestNav:
+    """A paper's place in a digest; the digest link goes to the page of its list that
+    holds the paper."""
+
     def link(index: int) -> Link | None:
         if 0 <= index < len(digest.papers):
             return Link(digest.papers[index].title, digest.papers[index].url)
         return None
 
     return DigestNav(
-        digest=Link(digest.date_text, digest.url),
+        digest=Link(digest.date_text, list_page(digest.url, position // per_page + 1)),
         position=position + 1,
         total=len(digest.papers),
         previous=link(position - 1),
