@@ -240,7 +240,7 @@ def test_cli_build_reports_path_and_line_without_traceback(
     assert status == 1
     assert (
         err
-        == f"labdigest: error: {site / 'site.toml'}:3: unknown key 'colour' in [site] (known keys: base_url, description, language, scholar_tags, title, url)\n"
+        == f"labdigest: error: {site / 'site.toml'}:3: unknown key 'colour' in [site] (known keys: base_url, description, language, per_page, scholar_tags, title, url)\n"
     )
     assert not (site / "public").exists()
 
@@ -281,16 +281,13 @@ def test_python_dash_m_and_help_work() -> None:
     assert "ingest" in result.stdout and "build" in result.stdout and "serve" in result.stdout
 
 
-def test_long_lists_are_split_into_linked_pages_that_hold_the_whole_list(
-    site: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_long_lists_are_split_into_linked_pages_that_hold_the_whole_list(site: Path) -> None:
     """A topic's or a digest's list is split into pages (/page/2/ and on) linked by
     previous and next: followed from the first page they hold the whole list, in order,
     numbered on from page to page, and the sitemap lists every page."""
-    from labdigest import render
-
     whole = build_site(site, out=site / "whole", search=False)
-    monkeypatch.setattr(render, "PAPERS_PER_PAGE", 10)
+    settings = site / "site.toml"
+    settings.write_text(settings.read_text("utf-8").replace("per_page = 100", "per_page = 10"))
     public = build_site(site, search=False)
 
     def cards(page: Path) -> list[str]:

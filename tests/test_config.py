@@ -26,7 +26,7 @@ def test_unknown_key_names_key_and_line() -> None:
     text = '[site]\ntitle = "x"\nbase_ur = "/"\n'
     assert (
         error_of(text)
-        == "site.toml:3: unknown key 'base_ur' in [site] (known keys: base_url, description, language, scholar_tags, title, url)"
+        == "site.toml:3: unknown key 'base_ur' in [site] (known keys: base_url, description, language, per_page, scholar_tags, title, url)"
     )
 
 
@@ -77,4 +77,12 @@ def test_missing_file() -> None:
         load(Path("/nonexistent/site.toml"))
     assert (
         str(error.value) == "/nonexistent/site.toml: site settings not found (pass --config FILE)"
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "-5", '"ten"', "2.5", "true"])
+def test_per_page_must_be_a_positive_whole_number(value: str) -> None:
+    text = f'[site]\ntitle = "x"\nper_page = {value}\n'
+    assert error_of(text) == (
+        "site.toml:3: [site] per_page must be a whole number of papers, 1 or more"
     )

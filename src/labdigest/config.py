@@ -12,7 +12,7 @@ from typing import Any
 from labdigest.errors import ConfigError
 from labdigest.models import UNSORTED_SLUG, SiteConfig, Topic
 
-SITE_KEYS = {"title", "description", "base_url", "language", "url", "scholar_tags"}
+SITE_KEYS = {"title", "description", "base_url", "language", "url", "scholar_tags", "per_page"}
 LAB_KEYS = {"name", "members"}
 TOPIC_KEYS = {"slug", "name", "description", "match"}
 TOP_LEVEL_KEYS = {"site", "topics", "lab"}
@@ -124,6 +124,13 @@ def parse(text: str, path: Path) -> SiteConfig:
         raise ConfigError(
             "[site] scholar_tags must be true or false", path, where.of("site", 0, "scholar_tags")
         )
+    per_page = site.get("per_page", 100)
+    if not isinstance(per_page, int) or isinstance(per_page, bool) or per_page < 1:
+        raise ConfigError(
+            "[site] per_page must be a whole number of papers, 1 or more",
+            path,
+            where.of("site", 0, "per_page"),
+        )
     lab = _table(data.get("lab", {}), "lab", path, where.of("lab", 0))
     _reject_unknown(lab, LAB_KEYS, "lab", 0, path, where)
     members = lab.get("members", [])
@@ -143,6 +150,7 @@ def parse(text: str, path: Path) -> SiteConfig:
         topics=_parse_topics(data.get("topics", []), path, where),
         url=url,
         scholar_tags=scholar_tags,
+        per_page=per_page,
         lab_name=lab_name.strip(),
         lab_members=tuple(" ".join(m.split()) for m in members),
     )

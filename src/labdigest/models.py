@@ -53,6 +53,7 @@ class SiteConfig:
     topics: tuple[Topic, ...]
     url: str | None = None  # the absolute address the site is published at, for feeds and mail
     scholar_tags: bool = False  # Google Scholar citation_* meta tags (off: abstracts are re-hosted)
+    per_page: int = 100  # papers a page of a topic's or a digest's list
     lab_name: str = "Our lab"
     lab_members: tuple[str, ...] = ()
 

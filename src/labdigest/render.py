@@ -45,9 +45,6 @@ from labdigest.views import (
 )
 
 HOME_PAPERS = 100  # the home page shows this many of the latest digest
-# A topic's or a digest's list shows this many papers a page; /page/2/ and on hold the rest
-# (a 10,000-paper digest on one page was 9 MB of HTML, and rewritten on every edit).
-PAPERS_PER_PAGE = 100
 EMAIL_MAX_BYTES = 95_000  # Gmail clips messages over 102 KB
 EMAIL_MIN_PAPER_BYTES = 300  # a title, a teaser and a link, in a table row
 
@@ -260,7 +257,7 @@ class Renderer:
                         page_path,
                         "paper.html",
                         paper=view,
-                        navs=[digest_nav(d, p, PAPERS_PER_PAGE) for d, p in places[slug]],
+                        navs=[digest_nav(d, p, self.config.per_page) for d, p in places[slug]],
                         related=[context.papers[s] for s in context.related.get(slug, ())],
                         description=view.teaser,
                         og_type="article",
@@ -386,19 +383,21 @@ class Renderer:
         template: str,
         **values: Any,
     ) -> Iterator[OutputFile]:
-        """A list of papers as pages of PAPERS_PER_PAGE: folder, then folder/page/2/ and
-        on. A page is kept while its inputs, its place and its papers' cards are."""
-        folders = _list_folders(folder, len(papers))
+        """A list of papers as pages of `per_page` (site.toml): folder, then folder/page/2/
+        and on (a 10,000-paper digest on one page was 9 MB of HTML, rewritten on every
+        edit). A page is kept while its inputs, its place and its papers' cards are."""
+        per_page = self.config.per_page
+        folders = self._list_folders(folder, len(papers))
         urls = [self.site.url(page) for page in folders]
         for index, page in enumerate(folders):
             pager = Pager(
                 number=index + 1,
                 count=len(folders),
-                start=index * PAPERS_PER_PAGE + 1,
+                start=index * per_page + 1,
                 previous_url=urls[index - 1] if index > 0 else None,
                 next_url=urls[index + 1] if index + 1 < len(folders) else None,
             )
-            shown = papers[index * PAPERS_PER_PAGE : (index + 1) * PAPERS_PER_PAGE]
+            shown = papers[index * per_page : (index + 1) * per_page]
             yield self.keyed(
                 page + "index.html",
                 [*inputs, repr(pager), *(context.card_keys[p.slug] for p in shown)],
@@ -406,6 +405,11 @@ class Renderer:
                     self._list_page, page + "index.html", template, pager, shown, values
                 ),
             )
+
+    def _list_folders(self, folder: str, papers: int) -> list[str]:
+        """The folders of a list of papers split into pages (see list_page)."""
+        count = max(1, -(-papers // self.config.per_page))
+        return [list_page(folder, number) for number in range(1, count + 1)]
 
     def _list_page(
         self,
@@ -503,9 +507,11 @@ class Renderer:
         ]
         pages += [(f"papers/{p.slug}/", p.date) for p in context.papers.values()]
         for topic in context.topic_views.values():
-            pages += [(page, None) for page in _list_folders(f"topics/{topic.slug}/", topic.count)]
+            pages += [
+                (page, None) for page in self._list_folders(f"topics/{topic.slug}/", topic.count)
+            ]
         for digest in context.digests:
-            folders = _list_folders(f"digests/{digest.id}/", len(digest.papers))
+            folders = self._list_folders(f"digests/{digest.id}/", len(digest.papers))
             pages += [(page, digest.date) for page in folders]
         yield OutputFile(
             "sitemap.xml", feeds.sitemap([(self.site.absolute(p), m) for p, m in pages])
@@ -715,12 +721,6 @@ class Renderer:
             email_url=self.site.url(folder + "email.html"),
             text_url=self.site.url(folder + "email.txt"),
         )
-
-
-def _list_folders(folder: str, papers: int) -> list[str]:
-    """The folders of a list of papers split into pages (see list_page)."""
-    count = max(1, -(-papers // PAPERS_PER_PAGE))
-    return [list_page(folder, number) for number in range(1, count + 1)]
 
 
 def _card_fields(view: PaperView) -> tuple[object, ...]:
