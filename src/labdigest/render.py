@@ -103,7 +103,7 @@ class Renderer:
             bytecode_cache=_template_cache(cache),
         )
         self.env.globals.update(site=self.site, config=config, card=self.card)
-        self._cards: dict[tuple[str, str, str | None, bool], Markup] = {}
+        self._cards: dict[CardKey, Markup] = {}
 
     # ---- the whole site ---------------------------------------------------------------
 
@@ -299,7 +299,7 @@ class Renderer:
         that renders most pages needs them all (related lists, topic and digest pages),
         and the page workers forked after this start with them. The cards of views made
         in this build came with them."""
-        slugs = [slug for slug in context.papers if (slug, "h2", None, False) not in self._cards]
+        slugs = [slug for slug in context.papers if _card_key(slug, "h2") not in self._cards]
         made = parallel.fork_map(lambda slug: self._both_cards(context.papers[slug]), slugs)
         for slug, cards in zip(slugs, made, strict=True):
             self._keep_cards(slug, cards)
@@ -308,7 +308,7 @@ class Renderer:
         return self.card(view), self.card(view, "h2")
 
     def _keep_cards(self, slug: str, cards: tuple[Markup, Markup]) -> None:
-        self._cards[(slug, "h3", None, False)], self._cards[(slug, "h2", None, False)] = cards
+        self._cards[_card_key(slug, "h3")], self._cards[_card_key(slug, "h2")] = cards
 
     def _topic_pages(self, context: Context) -> Iterator[OutputFile]:
         views = list(context.topic_views.values())
@@ -609,7 +609,7 @@ class Renderer:
     ) -> Markup:
         """A paper's card, rendered once per variant: a paper is listed on its topics,
         its digests and five papers' related lists, and the card is the same on each."""
-        key = (paper.slug, heading, seen.id if seen else None, new)
+        key = _card_key(paper.slug, heading, seen.id if seen else None, new)
         if key not in self._cards:
             context = {"paper": paper, "heading": heading, "seen": seen, "new": new}
             self._cards[key] = Markup(self.render_template("_card.html", context))
@@ -721,6 +721,14 @@ class Renderer:
             email_url=self.site.url(folder + "email.html"),
             text_url=self.site.url(folder + "email.txt"),
         )
+
+
+CardKey = tuple[str, str, str | None, bool]
+
+
+def _card_key(slug: str, heading: str, seen: str | None = None, new: bool = False) -> CardKey:
+    """A card variant: the paper, its heading level, the digest it was seen in, new."""
+    return (slug, heading, seen, new)
 
 
 def _card_fields(view: PaperView) -> tuple[object, ...]:
