@@ -363,6 +363,13 @@ def test_rebuilds_from_the_cache_and_kept_pages_equal_clean_builds(
         "abstract again": lambda: append(paper, "\nEdited again.\n"),
         # a title: its card changes on topic, digest and related lists
         "title": lambda: replace(paper, "FoundPose", "FoundPose II"),
+        # a paper joins a topic (as a new digest's do): the topic's other papers still show
+        # the same tags, so their pages and cards are kept; only the counts change
+        "new paper": lambda: (papers / "zebra-quokka-cartography.md").write_text(
+            "---\ntitle: Zebra quokka cartography\ndate: 2026-03-12\n"
+            "topics:\n- pose-estimation\n---\n\nQuokkas mapped by zebras.\n",
+            "utf-8",
+        ),
         "deleted paper": lambda: next(
             p for p in sorted(papers.glob("*.md")) if p != paper
         ).unlink(),
@@ -393,6 +400,7 @@ def test_rebuilds_from_the_cache_and_kept_pages_equal_clean_builds(
     # A title shows in lists too (related papers, topics, digest); a card template in all.
     assert rendered["abstract again"] < rendered["title"] < rendered["card template"]
     assert rendered["card template"] > 67 + 12
+    assert rendered["new paper"] < 45, rendered
 
 
 def test_a_failed_build_leaves_the_live_site_whose_files_it_shares_intact(

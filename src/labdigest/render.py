@@ -32,6 +32,7 @@ from labdigest.views import (
     Pager,
     PaperView,
     Site,
+    TopicTag,
     TopicView,
     details,
     digest_nav,
@@ -156,13 +157,13 @@ class Renderer:
                 self._keep_cards(slug, cards)
             return [entry for entry, _ in views]
 
-        topic_view_keys = {slug: _value_key(view) for slug, view in topic_views.items()}
-
         def inputs(paper: Paper) -> str:
             """Everything a paper's view is made from (besides settings and code): the
             paper stands in as its file's key where there is one (else pickled: equal
-            bytes mean equal papers). Texts joined by control characters, which none of
-            them holds (titles, phrases and names are single lines of printable text)."""
+            bytes mean equal papers). Its topics stand in as their slugs: a tag's name and
+            address come from the settings, in the build key. Texts joined by control
+            characters, which none of them holds (titles, phrases and names are single
+            lines of printable text)."""
             own_topics = topics.of_paper[paper.slug]
             source = library.source_keys.get(paper.slug) or _value_key(paper)
             return _digest(
@@ -171,7 +172,6 @@ class Renderer:
                         source,
                         "\1".join(own_topics),
                         "\1".join(topics.phrases_of[paper.slug]),
-                        "\1".join(topic_view_keys[t] for t in own_topics),
                         "\1".join(str(digest_names.get(d)) for d in paper.digests),
                         keys[paper.slug],
                     )
@@ -690,7 +690,10 @@ class Renderer:
             authors=tuple(AuthorView(a, person_key(a) in self.members) for a in paper.authors),
             arxiv=paper.arxiv,
             links=paper_links(paper),
-            topics=tuple(views[slug] for slug in topics.of_paper[paper.slug]),
+            topics=tuple(
+                TopicTag(views[slug].slug, views[slug].name, views[slug].url)
+                for slug in topics.of_paper[paper.slug]
+            ),
             phrases=tuple(Link(p, self.site.search_url(p)) for p in topics.phrases_of[paper.slug]),
             digests=tuple(
                 Link(digest_names[d], self.site.digest_url(d))

@@ -83,6 +83,17 @@ class TopicView:
 
 @fast_pickle
 @dataclass(frozen=True, slots=True)
+class TopicTag:
+    """A topic as a paper shows it: a tag. Not the TopicView, whose count changes with
+    every paper the topic gains; a paper's page and card stay as they were."""
+
+    slug: str
+    name: str
+    url: str
+
+
+@fast_pickle
+@dataclass(frozen=True, slots=True)
 class PaperView:
     slug: str
     title: str
@@ -94,7 +105,7 @@ class PaperView:
     authors: tuple[AuthorView, ...]
     arxiv: str | None
     links: tuple[Link, ...]  # arXiv abs / PDF / HTML first, then the paper's own links
-    topics: tuple[TopicView, ...]
+    topics: tuple[TopicTag, ...]
     phrases: tuple[Link, ...]  # key phrases, each a link into search
     digests: tuple[Link, ...]
     abstract_html: Markup
