@@ -7,12 +7,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import itertools
 import pickle
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote_plus
 
 import jinja2
@@ -34,6 +35,8 @@ from labdigest.views import (
     Site,
     TopicTag,
     TopicView,
+    ViewList,
+    Views,
     details,
     digest_nav,
     format_date,
@@ -57,14 +60,26 @@ class Context:
     library: Library
     topics: TopicIndex
     related: dict[str, tuple[str, ...]]
-    papers: dict[str, PaperView]
+    papers: Views  # unpickled as they are shown
     topic_views: dict[str, TopicView]
     digests: list[DigestView]
     first_seen: dict[str, DigestView]  # paper slug → the earliest digest it is in
-    view_keys: dict[str, str]  # paper slug → a digest of its whole view
+    view_keys: dict[str, str]  # paper slug → a digest of its whole view (of its pickle)
     card_keys: dict[str, str]  # paper slug → a digest of what lists of papers show of it
+    bib_keys: dict[str, str]  # paper slug → a digest of its BibTeX
+    lab_papers: list[str]  # the slugs of papers by a member of the lab
     input_keys: dict[str, str]  # paper slug → a digest of what its view is made from
     digest_keys: dict[str, str]  # digest id → a digest of its view but for its papers
+
+
+class MadeView(NamedTuple):
+    """A paper's view as made and kept in the build cache, with what pages are keyed by."""
+
+    stored: bytes  # the pickled PaperView
+    key: str  # a digest of the whole view (of `stored`)
+    card_key: str  # of what lists of papers show of it
+    bib_key: str  # of its BibTeX
+    by_member: bool  # a member of the lab is one of its authors
 
 
 # A page is kept from an earlier build when its key is unchanged: Stage.holds.
@@ -142,16 +157,25 @@ class Renderer:
         digest_names = {d.id: f"Digest of {format_date(d.date)}" for d in library.digests}
         keys = cite.citation_keys(library.papers)
 
-        def view(paper: Paper) -> tuple[tuple[PaperView, str, str], tuple[Markup, Markup]]:
+        def view(paper: Paper) -> tuple[MadeView, tuple[Markup, Markup]]:
             abstract = markup.render(paper.body)
             made = self._paper_view(
                 paper, topics, topic_views, digest_names, keys[paper.slug], abstract
             )
-            # Pickled, not repr'd (as inputs() below): a tenth of the time. The cards are
-            # made here too, on the worker that has the view: they come back with it.
-            return (made, _value_key(made), _value_key(_card_fields(made))), self._both_cards(made)
+            # The view travels and is kept as its pickle, whose digest is its key (a
+            # tenth of the time of a repr). The cards are made here too, on the worker
+            # that has the view: they come back with it.
+            stored = pickle.dumps(made, protocol=5)
+            entry = MadeView(
+                stored,
+                _digest_bytes(stored),
+                _value_key(_card_fields(made)),
+                _digest(made.bibtex),
+                made.has_member,
+            )
+            return entry, self._both_cards(made)
 
-        def make_views(slugs: list[str]) -> list[tuple[PaperView, str, str]]:
+        def make_views(slugs: list[str]) -> list[MadeView]:
             views = parallel.fork_map(view, [by_slug[s] for s in slugs])
             for slug, (_, cards) in zip(slugs, views, strict=True):
                 self._keep_cards(slug, cards)
@@ -189,27 +213,30 @@ class Renderer:
             input_keys,
             make_views,
         )
-        papers = {slug: entry[0] for slug, entry in made.items()}
-        view_keys = {slug: entry[1] for slug, entry in made.items()}
-        card_keys = {slug: entry[2] for slug, entry in made.items()}
+        papers = Views({slug: entry.stored for slug, entry in made.items()})
+        card_keys = {slug: entry.card_key for slug, entry in made.items()}
         digests = [self._digest_view(d, papers) for d in library.digests]
         first_seen: dict[str, DigestView] = {}
         for digest in sorted(digests, key=lambda d: (d.date, d.id)):
-            for paper in digest.papers:
-                first_seen.setdefault(paper.slug, digest)
-        digest_keys = {d.id: _digest(repr(dataclasses.replace(d, papers=()))) for d in digests}
+            for slug in digest.papers.slugs:
+                first_seen.setdefault(slug, digest)
+        digest_keys = {
+            d.id: _digest(repr(dataclasses.replace(d, papers=papers.listed(())))) for d in digests
+        }
         return Context(
-            library,
-            topics,
-            related,
-            papers,
-            topic_views,
-            digests,
-            first_seen,
-            view_keys,
-            card_keys,
-            input_keys,
-            digest_keys,
+            library=library,
+            topics=topics,
+            related=related,
+            papers=papers,
+            topic_views=topic_views,
+            digests=digests,
+            first_seen=first_seen,
+            view_keys={slug: entry.key for slug, entry in made.items()},
+            card_keys=card_keys,
+            bib_keys={slug: entry.bib_key for slug, entry in made.items()},
+            lab_papers=[slug for slug, entry in made.items() if entry.by_member],
+            input_keys=input_keys,
+            digest_keys=digest_keys,
         )
 
     # ---- pages -------------------------------------------------------------------------
@@ -220,25 +247,23 @@ class Renderer:
         there are many): after an edit to one paper, a handful of 10,000."""
         places: dict[str, list[tuple[DigestView, int]]] = {slug: [] for slug in context.papers}
         for digest in sorted(context.digests, key=lambda d: (d.date, d.id)):
-            for position, paper in enumerate(digest.papers):
-                places[paper.slug].append((digest, position))
+            for position, slug in enumerate(digest.papers.slugs):
+                places[slug].append((digest, position))
 
         def navigation_key(slug: str) -> str:
             """What the page's digest navigation shows: each digest, the place in it and
             the neighbours' cards (their titles and addresses)."""
             parts = []
             for digest, position in places[slug]:
-                around = digest.papers[max(0, position - 1) : position + 2]
+                around = digest.papers.slugs[max(0, position - 1) : position + 2]
                 parts.append(f"{context.digest_keys[digest.id]} {position} {len(digest.papers)}")
-                parts.extend(context.card_keys[p.slug] for p in around)
+                parts.extend(context.card_keys[s] for s in around)
             return " ".join(parts)
 
         def keys_of(slug: str) -> tuple[str, str]:
             related = context.related.get(slug, ())
             page = [context.view_keys[slug], *(context.card_keys[s] for s in related)]
-            return self.key_of([*page, navigation_key(slug)]), self.key_of(
-                [context.view_keys[slug]]
-            )
+            return self.key_of([*page, navigation_key(slug)]), self.key_of([context.bib_keys[slug]])
 
         keys = {slug: keys_of(slug) for slug in context.papers}
 
@@ -273,6 +298,7 @@ class Renderer:
 
         todo = [slug for slug in context.papers if not held(slug)]
         if len(todo) * 2 > len(context.papers):
+            context.papers.load_all()
             self._render_cards(context)
         made = dict(
             zip(
@@ -318,7 +344,7 @@ class Renderer:
 
     def _topic_files(self, context: Context, topic: Topic) -> Iterator[OutputFile]:
         view = context.topic_views[topic.slug]
-        members = [context.papers[s] for s in context.topics.papers_in[topic.slug]]
+        members = context.papers.listed(context.topics.papers_in[topic.slug])
         feed = (f"{self.config.title}: {topic.name}", view.feed_url)
         yield from self._paginated(
             context,
@@ -341,7 +367,7 @@ class Renderer:
         )
         yield self.keyed(
             f"topics/{topic.slug}/papers.bib",
-            [context.view_keys[p.slug] for p in members],  # a view holds its BibTeX
+            [context.bib_keys[s] for s in members.slugs],
             lambda: _bib(members),
         )
 
@@ -354,7 +380,7 @@ class Renderer:
         folder = f"digests/{digest.id}/"
         inputs = [
             context.digest_keys[digest.id],
-            *(context.card_keys[p.slug] for p in digest.papers),
+            *(context.card_keys[s] for s in digest.papers.slugs),
         ]
         yield from self._paginated(
             context,
@@ -366,7 +392,7 @@ class Renderer:
         )
         yield self.keyed(
             folder + "papers.bib",
-            [context.view_keys[p.slug] for p in digest.papers],
+            [context.bib_keys[s] for s in digest.papers.slugs],
             lambda: _bib(digest.papers),
         )
         # Both e-mails are made together, and only if either is not kept.
@@ -378,7 +404,7 @@ class Renderer:
         self,
         context: Context,
         folder: str,
-        papers: Sequence[PaperView],
+        papers: ViewList,
         inputs: list[str],
         template: str,
         **values: Any,
@@ -400,7 +426,7 @@ class Renderer:
             shown = papers[index * per_page : (index + 1) * per_page]
             yield self.keyed(
                 page + "index.html",
-                [*inputs, repr(pager), *(context.card_keys[p.slug] for p in shown)],
+                [*inputs, repr(pager), *(context.card_keys[s] for s in shown.slugs)],
                 functools.partial(
                     self._list_page, page + "index.html", template, pager, shown, values
                 ),
@@ -461,9 +487,9 @@ class Renderer:
     def _site_pages(self, context: Context) -> Iterator[OutputFile]:
         latest = context.digests[0] if context.digests else None
         seen_before = {
-            p.slug: context.first_seen[p.slug]
-            for p in (latest.papers if latest else ())
-            if context.first_seen[p.slug].id != latest.id  # type: ignore[union-attr]
+            slug: context.first_seen[slug]
+            for slug in (latest.papers.slugs if latest else ())
+            if context.first_seen[slug].id != latest.id  # type: ignore[union-attr]
         }
         yield self.page(
             "index.html",
@@ -475,7 +501,7 @@ class Renderer:
             home_papers=HOME_PAPERS,
             digest_count=len(context.digests),
         )
-        lab_papers = [p for p in context.papers.values() if p.has_member]
+        lab_papers = [context.papers[slug] for slug in context.lab_papers]
         yield self.page(
             "lab/index.html", "lab.html", papers=lab_papers, members=self._member_counts(lab_papers)
         )
@@ -491,7 +517,8 @@ class Renderer:
         return list(counts.values())
 
     def _machine_files(self, context: Context) -> Iterator[OutputFile]:
-        newest = list(context.papers.values())[: feeds.FEED_LENGTH]  # library order: newest first
+        # library order: newest first
+        newest = context.papers.listed(itertools.islice(context.papers, feeds.FEED_LENGTH))
         yield OutputFile(
             "feed.xml",
             self._feed(
@@ -505,7 +532,7 @@ class Renderer:
             ("search/", None),
             ("lab/", None),
         ]
-        pages += [(f"papers/{p.slug}/", p.date) for p in context.papers.values()]
+        pages += [(f"papers/{p.slug}/", p.date) for p in context.library.papers]
         for topic in context.topic_views.values():
             pages += [
                 (page, None) for page in self._list_folders(f"topics/{topic.slug}/", topic.count)
@@ -533,7 +560,7 @@ class Renderer:
         )
         yield OutputFile("papers.json", feeds.papers_json(list(lines.values())))
 
-    def _feed(self, *, title: str, subtitle: str, path: str, papers: list[PaperView]) -> bytes:
+    def _feed(self, *, title: str, subtitle: str, path: str, papers: Sequence[PaperView]) -> bytes:
         entries = [
             feeds.FeedEntry(
                 id=self.site.feed_id(f"papers/{p.slug}/"),
@@ -711,7 +738,7 @@ class Renderer:
             bib_url=self.site.url(f"papers/{paper.slug}/cite.bib"),
         )
 
-    def _digest_view(self, digest: Digest, papers: dict[str, PaperView]) -> DigestView:
+    def _digest_view(self, digest: Digest, papers: Views) -> DigestView:
         folder = f"digests/{digest.id}/"
         return DigestView(
             id=digest.id,
@@ -719,7 +746,7 @@ class Renderer:
             date_text=format_date(digest.date),
             url=self.site.digest_url(digest.id),
             source=digest.source,
-            papers=tuple(papers[e.slug] for e in digest.papers),
+            papers=papers.listed(e.slug for e in digest.papers),
             bib_url=self.site.url(folder + "papers.bib"),
             email_url=self.site.url(folder + "email.html"),
             text_url=self.site.url(folder + "email.txt"),
@@ -753,11 +780,15 @@ def _card_fields(view: PaperView) -> tuple[object, ...]:
 def _value_key(value: object) -> str:
     """A digest of a value: equal digests mean equal values (equal values may give other
     bytes when their objects are shared differently, which only costs a re-render)."""
-    return hashlib.sha1(pickle.dumps(value, protocol=5)).hexdigest()
+    return _digest_bytes(pickle.dumps(value, protocol=5))
 
 
 def _digest(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+    return _digest_bytes(text.encode("utf-8"))
+
+
+def _digest_bytes(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
 
 
 def _build_key(config: SiteConfig, templates_dir: Path) -> str:
@@ -784,7 +815,7 @@ def _template_cache(cache: Cache | None) -> jinja2.BytecodeCache | None:
     return jinja2.FileSystemBytecodeCache(str(folder))
 
 
-def _bib(papers: list[PaperView] | tuple[PaperView, ...]) -> bytes:
+def _bib(papers: Sequence[PaperView]) -> bytes:
     return "\n".join(p.bibtex for p in sorted(papers, key=lambda p: p.cite_key)).encode("utf-8")
 
 
