@@ -6,11 +6,26 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
 
 from labdigest import __version__
 
 FEED_LENGTH = 50
+
+
+def escape(text: str) -> str:
+    """XML character data, as xml.sax.saxutils.escape makes it: that module imports
+    urllib.request (and with it http.client, email and ssl), 30 ms of every build."""
+    return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+
+
+def quoteattr(text: str) -> str:
+    """An XML attribute value with its quotes, as xml.sax.saxutils.quoteattr makes it."""
+    text = escape(text).replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    if '"' not in text:
+        return f'"{text}"'
+    if "'" not in text:
+        return f"'{text}'"
+    return '"' + text.replace('"', "&quot;") + '"'
 
 
 @dataclass(frozen=True, slots=True)
