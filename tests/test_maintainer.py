@@ -201,6 +201,7 @@ def test_init_makes_a_site_that_builds_at_once(
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    assert "built 67 papers" in result.stdout  # written out before the quick exit
     assert len(list((target / "public/papers").glob("*/index.html"))) == 67
     assert main(["init", str(target)]) == 1
     assert "exists and is not empty" in capsys.readouterr().err

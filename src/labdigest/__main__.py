@@ -1,3 +1,3 @@
-from labdigest.cli import main
+from labdigest.cli import run
 
-raise SystemExit(main())
+run()

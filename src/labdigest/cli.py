@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from labdigest import __version__
 from labdigest.errors import LabdigestError
@@ -145,6 +148,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def run() -> NoReturn:
+    """The `labdigest` command (and `python -m labdigest`): main(), then an exit that skips
+    tearing the interpreter down. A 10,000-paper build leaves hundreds of thousands of
+    objects that exit would free one by one (0.2 s of a 3 s rebuild); by then every file
+    is written and closed, and the pools of workers are gone."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError):  # `labdigest build | head`
+            stream.flush()
+    os._exit(code)
 
 
 def _content_dir(args: argparse.Namespace) -> Path:
