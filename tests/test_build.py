@@ -245,6 +245,16 @@ def test_cli_build_reports_path_and_line_without_traceback(
     assert not (site / "public").exists()
 
 
+def test_missing_settings_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.toml"
+    assert main(["--config", str(missing), "build"]) == 1
+    assert capsys.readouterr().err == (
+        f"labdigest: error: {missing}: site settings not found (pass --config FILE)\n"
+    )
+
+
 def test_unknown_pinned_topic_is_an_error_with_its_line(site: Path) -> None:
     paper = (
         site / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"

@@ -158,12 +158,18 @@ def parse(text: str, path: Path) -> SiteConfig:
 
 def load(path: Path) -> SiteConfig:
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("site settings not found (pass --config FILE)", path) from None
+        text = read(path).decode("utf-8")
     except UnicodeDecodeError as error:
         raise ConfigError(f"not UTF-8 text ({error.reason})", path) from None
     return parse(text, path)
+
+
+def read(path: Path) -> bytes:
+    """The settings file's bytes (the build's fingerprint reads them before parsing)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("site settings not found (pass --config FILE)", path) from None
 
 
 def _table(value: Any, name: str, path: Path, line: int | None) -> dict[str, Any]:

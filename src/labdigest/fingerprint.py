@@ -12,7 +12,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from labdigest import __version__
+from labdigest import __version__, config
 from labdigest.write import write_atomic
 
 PACKAGE = Path(__file__).parent
@@ -51,7 +51,7 @@ def code_state() -> tuple[tuple[str, int, int], ...]:
 def compute(root: Path, config_path: Path, options: dict[str, object]) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps([__version__, options], sort_keys=True, default=str).encode())
-    digest.update(config_path.read_bytes())
+    digest.update(config.read(config_path))
     for folder in (
         root / "content" / "papers",
         root / "content" / "manifests",
