@@ -207,6 +207,19 @@ def test_init_makes_a_site_that_builds_at_once(
     assert "exists and is not empty" in capsys.readouterr().err
 
 
+def test_the_command_exits_at_once_but_lets_a_profiler_write_its_numbers(
+    tmp_path: Path,
+) -> None:
+    """labdigest skips the interpreter's teardown (cli.run), except under a profiler."""
+    command = [sys.executable, "-m", "labdigest", "init", str(tmp_path / "lab")]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and "next: cd" in result.stdout
+    profile = tmp_path / "init.prof"
+    command = [sys.executable, "-m", "cProfile", "-o", str(profile), *command[1:-1]]
+    result = subprocess.run([*command, str(tmp_path / "lab2")], capture_output=True, check=False)
+    assert result.returncode == 0 and profile.stat().st_size > 0
+
+
 # ---- hosting with nginx under /digest/ ---------------------------------------------------
 
 NGINX = Path("/usr/sbin/nginx")

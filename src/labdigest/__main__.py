@@ -1,3 +1,3 @@
 from labdigest.cli import run
 
-run()
+raise SystemExit(run())
