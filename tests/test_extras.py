@@ -107,9 +107,32 @@ def test_related_papers_after_edits_equal_a_clean_ranking(
     assert related(tuple(papers), cache=cache)[papers[5].slug] == ()
 
 
-def test_a_rebuild_after_a_notes_edit_does_not_rank_again(site: Path) -> None:
+def test_few_rows_are_scored_with_numpy_exactly_as_scipy_scores_them() -> None:
+    """A rebuild scores the rows an edit moved with NumPy, a clean build with SciPy's
+    sparse product: the floats must be the same to the last bit, or rankings would drift
+    from a clean build's."""
+    import numpy as np
+
+    from labdigest import ranking
+
+    papers = sorted(content.load_papers(REPO / "content"), key=lambda p: p.slug)
+    matrix = ranking.rank(papers, [paper_text_key(p) for p in papers], 5).matrix
+    scipy_matrix = matrix.scipy()
+    every = (scipy_matrix @ scipy_matrix.T).toarray()
+    rows = np.array([0, 5, 17, 66, 30])
+    assert np.array_equal(ranking._scores_of_rows(matrix, rows), every[rows])
+    others = np.array([3, 40])
+    against = ranking._scores_against(matrix, np.arange(len(papers)), others)
+    assert np.array_equal(against, every[:, others])
+    assert np.count_nonzero(against) > 20  # the papers do share terms
+
+
+def test_rebuilds_after_a_notes_or_an_abstract_edit_import_only_what_they_need(
+    site: Path,
+) -> None:
     """Notes, topics and links leave titles and abstracts as they were: the rebuild takes
-    the related papers from the cache, without numpy and SciPy (0.4 s to import)."""
+    the related papers from the cache, without numpy and SciPy (0.4 s to import); an
+    abstract edit ranks a few rows again, without SciPy."""
     import subprocess
     import sys
 
@@ -126,6 +149,11 @@ def test_a_rebuild_after_a_notes_edit_does_not_rank_again(site: Path) -> None:
     result = subprocess.run([sys.executable, "-c", rebuild], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+    # An abstract edit ranks the paper again, with NumPy only: SciPy is for many rows.
+    paper.write_text(paper.read_text("utf-8") + "\nEdited: zebra quokka.\n", "utf-8")
+    result = subprocess.run([sys.executable, "-c", rebuild], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['numpy']"
     soup = BeautifulSoup(page.read_bytes(), "html.parser")
     assert "Read for the reading group." in soup.select_one(".notes").get_text()
     assert soup.select(".related a") == related_before and related_before

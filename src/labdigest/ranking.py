@@ -8,7 +8,12 @@ The cache keeps the term counts and every paper's k best scores, so a rebuild af
 edit recomputes only the rows the edit can move (the edited papers, and the papers that
 share a term whose document frequency changed) and ranks the others by merging their
 kept scores with their scores against the moved rows: the same floats, summed in the
-same order, as a clean build. related.py asks for this only when a text changed."""
+same order, as a clean build. related.py asks for this only when a text changed.
+
+The matrices are kept as plain NumPy arrays (Csr), and SciPy's sparse product is
+imported only to rank many rows: a rebuild after an edit to a few abstracts ranks its
+few rows with NumPy, in the order SciPy sums, and skips SciPy's import (a quarter of a
+second, most of such a rebuild's ranking)."""
 
 from __future__ import annotations
 
@@ -17,9 +22,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
+from typing import Any, NamedTuple
 
 import numpy as np
-from scipy import sparse
 
 from labdigest import parallel
 from labdigest.cache import Cache
@@ -95,6 +100,53 @@ BLOCK_CELLS = 1 << 22
 SCORE_DIGITS = 6
 # When an edit moves more rows than this share of all, ranking everything is as quick.
 MOST_MOVED = 0.05
+# Up to this many rows are scored with NumPy (a loop over their terms), more with SciPy.
+FEW_ROWS = 64
+
+
+class Csr(NamedTuple):
+    """A sparse matrix in compressed rows, as SciPy's csr_matrix holds it: row i's columns
+    are indices[indptr[i]:indptr[i + 1]] and its values the same slice of data. Kept in
+    the build cache, whose loading must not import SciPy."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple[int, int]
+
+    def rows(self, rows: np.ndarray) -> Csr:
+        """These rows, in this order; each row's values keep their order."""
+        lengths = np.diff(self.indptr)[rows]
+        return _gathered(self.data, self.indices, self.indptr[rows], lengths, self.shape[1])
+
+    def with_rows(self, rows: np.ndarray, replacement: Csr) -> Csr:
+        """These rows replaced by the rows of `replacement`, in that order."""
+        lengths, starts = np.diff(self.indptr), self.indptr[:-1].copy()
+        lengths[rows] = np.diff(replacement.indptr)
+        starts[rows] = replacement.indptr[:-1] + len(self.data)  # in the joined arrays
+        data = np.concatenate([self.data, replacement.data])
+        indices = np.concatenate([self.indices, replacement.indices])
+        return _gathered(data, indices, starts, lengths, self.shape[1])
+
+    def with_columns(self, new_column: np.ndarray, width: int) -> Csr:
+        """The same values over more columns: column c becomes new_column[c]."""
+        indices = new_column[self.indices].astype(self.indices.dtype)
+        return Csr(self.data, indices, self.indptr, (self.shape[0], width))
+
+    def scipy(self) -> Any:
+        from scipy import sparse  # only to rank many rows
+
+        return sparse.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+
+
+def _gathered(
+    data: np.ndarray, indices: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: int
+) -> Csr:
+    """The rows whose values are data[start:start + length] (and their columns the same
+    slice of indices), one per (start, length)."""
+    pointers = np.concatenate([[0], np.cumsum(lengths)])
+    cells = np.repeat(starts - pointers[:-1], lengths) + np.arange(pointers[-1])
+    return Csr(data[cells], indices[cells], pointers, (len(lengths), width))
 
 
 @dataclass(slots=True)
@@ -107,8 +159,8 @@ class Ranking:
     slugs: list[str]
     text_keys: list[str]
     vocabulary: list[str]
-    counts: sparse.csr_matrix  # paper by term → occurrences (int32)
-    matrix: sparse.csr_matrix  # paper by term → TF-IDF weight (_tfidf), rows of length 1
+    counts: Csr  # paper by term → occurrences (int32)
+    matrix: Csr  # paper by term → TF-IDF weight (_tfidf), rows of length 1
     top: np.ndarray  # paper by k → column (int64)
     scores: np.ndarray  # paper by k → rounded score (float64)
 
@@ -156,7 +208,7 @@ def rank(papers: Sequence[Paper], keys: list[str], k: int) -> Ranking:
 
 
 def _ranked(
-    counts: sparse.csr_matrix, slugs: list[str], keys: list[str], vocabulary: list[str], k: int
+    counts: Csr, slugs: list[str], keys: list[str], vocabulary: list[str], k: int
 ) -> Ranking:
     matrix = _tfidf(counts, _idf(counts))
     top, scores = _rank_rows(matrix, np.arange(matrix.shape[0]), k)
@@ -173,10 +225,10 @@ def rerank(known: Ranking, papers: Sequence[Paper], keys: list[str]) -> Ranking:
     if new_terms:  # columns keep their order: a sorted vocabulary, merged
         vocabulary = sorted(new_terms.union(vocabulary))
         new_column = np.searchsorted(vocabulary, known.vocabulary)
-        counts = _with_columns(counts, new_column, len(vocabulary))
-        matrix = _with_columns(matrix, new_column, len(vocabulary))
+        counts = counts.with_columns(new_column, len(vocabulary))
+        matrix = matrix.with_columns(new_column, len(vocabulary))
     old_frequency = np.bincount(counts.indices, minlength=len(vocabulary))
-    counts = _with_rows(counts, edited, _count_matrix(counted, vocabulary))
+    counts = counts.with_rows(edited, _count_matrix(counted, vocabulary))
     frequency = np.bincount(counts.indices, minlength=len(vocabulary))
     # A row moves when its text changed or when the weight of one of its terms did.
     changed_terms = np.flatnonzero(frequency != old_frequency)
@@ -187,7 +239,7 @@ def rerank(known: Ranking, papers: Sequence[Paper], keys: list[str]) -> Ranking:
     if moved.sum() > MOST_MOVED * len(keys):
         return _ranked(counts, known.slugs, keys, vocabulary, known.k)
     moved_rows = np.flatnonzero(moved)
-    matrix = _with_rows(matrix, moved_rows, _tfidf(counts[moved_rows], _idf(counts)))
+    matrix = matrix.with_rows(moved_rows, _tfidf(counts.rows(moved_rows), _idf(counts)))
     # Rows that kept a moved paper among their best are ranked again in full (a moved
     # paper may have fallen behind one that was not kept); the rest merge.
     again = moved | np.isin(known.top, moved_rows).any(axis=1)
@@ -200,35 +252,78 @@ def rerank(known: Ranking, papers: Sequence[Paper], keys: list[str]) -> Ranking:
 
 
 def _merge(
-    matrix: sparse.csr_matrix, rows: np.ndarray, moved: np.ndarray, known: Ranking
+    matrix: Csr, rows: np.ndarray, moved: np.ndarray, known: Ranking
 ) -> tuple[np.ndarray, np.ndarray]:
     """The k best of `rows` from their kept best (none of them moved) and their scores
     against the moved rows: every other paper scored at most the kept k-th."""
     if not len(rows):
         return known.top[rows], known.scores[rows]
-    against = np.round((matrix[rows] @ matrix[moved].T).toarray(), SCORE_DIGITS)
+    against = np.round(_scores_against(matrix, rows, moved), SCORE_DIGITS)
     columns = np.concatenate([known.top[rows], np.broadcast_to(moved, against.shape)], axis=1)
     scores = np.concatenate([known.scores[rows], against], axis=1)
     return _best(columns, scores, known.k)
 
 
-def _rank_rows(
-    matrix: sparse.csr_matrix, rows: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The k best columns of these rows of matrix @ matrix.T, on every core for many."""
-    transposed = matrix.T.tocsr()
+def _scores_against(matrix: Csr, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """matrix[rows] @ matrix[others].T as a dense array, summed as SciPy sums a sparse
+    product (term by term in each row's order, so that the floats are a clean build's)."""
+    if len(others) > FEW_ROWS:
+        scipy_matrix = matrix.scipy()
+        return np.asarray((scipy_matrix[rows] @ scipy_matrix[others].T).toarray())
+    # The others' weights by term; a term they lack adds 0.0, which changes no sum.
+    weights = np.zeros((matrix.shape[1], len(others)))
+    for column, other in enumerate(others.tolist()):
+        cells = slice(matrix.indptr[other], matrix.indptr[other + 1])
+        weights[matrix.indices[cells], column] = matrix.data[cells]
+    lengths, starts = np.diff(matrix.indptr)[rows], matrix.indptr[rows]
+    scores = np.zeros((len(rows), len(others)))
+    for position in range(int(lengths.max(initial=0))):  # each row's n-th term at once
+        have = np.flatnonzero(lengths > position)
+        cells = starts[have] + position
+        scores[have] += matrix.data[cells][:, None] * weights[matrix.indices[cells]]
+    return scores
+
+
+def _rank_rows(matrix: Csr, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best columns of these rows of matrix @ matrix.T: a few rows with NumPy, many
+    with SciPy's sparse product, a block of rows at a time on every core."""
+    if len(rows) <= FEW_ROWS:
+        block = _scores_of_rows(matrix, rows)
+        block[np.arange(len(rows)), rows] = -1.0  # a paper is not related to itself
+        return _top(block, k) if len(rows) else _no_rows(k)
+    scipy_matrix = matrix.scipy()
+    transposed = scipy_matrix.T.tocsr()
     rows_per_block = max(16, min(1024, BLOCK_CELLS // matrix.shape[0]))
 
     def block_top(start: int) -> tuple[np.ndarray, np.ndarray]:
         block_rows = rows[start : start + rows_per_block]
-        block = (matrix[block_rows] @ transposed).toarray()
-        block[np.arange(len(block_rows)), block_rows] = -1.0  # a paper is not related to itself
+        block = (scipy_matrix[block_rows] @ transposed).toarray()
+        block[np.arange(len(block_rows)), block_rows] = -1.0
         return _top(block, k)
 
     blocks = parallel.fork_map(block_top, range(0, len(rows), rows_per_block), min_items=4)
-    if not blocks:
-        return np.empty((0, k), dtype=np.int64), np.empty((0, k))
     return np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks])
+
+
+def _scores_of_rows(matrix: Csr, rows: np.ndarray) -> np.ndarray:
+    """matrix[rows] @ matrix.T as a dense array, summed in SciPy's order: for each term of
+    a row in turn, the products with every paper that has the term."""
+    term_of_cell = matrix.indices
+    by_term = np.argsort(term_of_cell, kind="stable")  # the papers of each term, in order
+    papers = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))[by_term]
+    weights = matrix.data[by_term]
+    starts = np.concatenate([[0], np.cumsum(np.bincount(term_of_cell, minlength=matrix.shape[1]))])
+    scores = np.zeros((len(rows), matrix.shape[0]))
+    for row_number, row in enumerate(rows.tolist()):
+        for cell in range(matrix.indptr[row], matrix.indptr[row + 1]):
+            term, weight = term_of_cell[cell], matrix.data[cell]
+            having = slice(starts[term], starts[term + 1])
+            scores[row_number, papers[having]] += weight * weights[having]
+    return scores
+
+
+def _no_rows(k: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.empty((0, k), dtype=np.int64), np.empty((0, k))
 
 
 def _top(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -265,53 +360,29 @@ def _best(columns: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, 
     return columns, scores
 
 
-def _count_matrix(counted: list[Counter[str]], vocabulary: list[str]) -> sparse.csr_matrix:
-    """Term counts as a paper-by-term matrix over the sorted vocabulary, in C loops: a
-    Python loop over the million (paper, term) pairs would take seconds."""
+def _count_matrix(counted: list[Counter[str]], vocabulary: list[str]) -> Csr:
+    """Term counts as a paper-by-term matrix over the sorted vocabulary, columns in order
+    within each row, in C loops: a Python loop over the million (paper, term) pairs would
+    take seconds."""
     column_of = {term: i for i, term in enumerate(vocabulary)}
     pairs = sum(len(c) for c in counted)
     columns = np.fromiter(
         map(column_of.__getitem__, chain.from_iterable(counted)), dtype=np.int32, count=pairs
     )
     values = np.fromiter(chain.from_iterable(c.values() for c in counted), np.int32, pairs)
-    pointers = np.concatenate([[0], np.cumsum([len(c) for c in counted])])
-    matrix = sparse.csr_matrix((values, columns, pointers), shape=(len(counted), len(vocabulary)))
-    matrix.sort_indices()
-    return matrix
+    lengths = np.fromiter(map(len, counted), np.int64, len(counted))
+    order = np.lexsort((columns, np.repeat(np.arange(len(counted)), lengths)))
+    pointers = np.concatenate([[0], np.cumsum(lengths)])
+    return Csr(values[order], columns[order], pointers, (len(counted), len(vocabulary)))
 
 
-def _with_columns(
-    counts: sparse.csr_matrix, new_column: np.ndarray, width: int
-) -> sparse.csr_matrix:
-    """The same counts over a larger vocabulary: column c becomes new_column[c]."""
-    return sparse.csr_matrix(
-        (counts.data, new_column[counts.indices].astype(np.int32), counts.indptr),
-        shape=(counts.shape[0], width),
-    )
-
-
-def _with_rows(
-    matrix: sparse.csr_matrix, rows: np.ndarray, replacement: sparse.csr_matrix
-) -> sparse.csr_matrix:
-    """matrix with its `rows` replaced by the rows of `replacement`, in that order; the
-    values within each row keep their order."""
-    pieces = []
-    previous = 0
-    for position, row in enumerate(rows.tolist()):
-        pieces += [matrix[previous:row], replacement[position : position + 1]]
-        previous = row + 1
-    pieces.append(matrix[previous:])
-    stacked: sparse.csr_matrix = sparse.vstack(pieces, format="csr")
-    return stacked
-
-
-def _idf(counts: sparse.csr_matrix) -> np.ndarray:
+def _idf(counts: Csr) -> np.ndarray:
     document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
     idf: np.ndarray = np.log((1 + counts.shape[0]) / (1 + document_frequency)) + 1.0
     return idf
 
 
-def _tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
+def _tfidf(counts: Csr, idf: np.ndarray) -> Csr:
     """Each row's TERMS_PER_PAPER heaviest terms (ties: the term that sorts first),
     weighted and scaled to length 1. A row's values and their order depend only on its
     counts and the idf of its terms: a row made again in a rebuild is bit for bit the one
@@ -327,4 +398,4 @@ def _tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
     norms = np.sqrt(np.bincount(row_index, weights=weights * weights, minlength=counts.shape[0]))
     norms[norms == 0] = 1.0
     pointers = np.concatenate([[0], np.cumsum(np.bincount(row_index, minlength=counts.shape[0]))])
-    return sparse.csr_matrix((weights / norms[row_index], col_index, pointers), shape=counts.shape)
+    return Csr(weights / norms[row_index], col_index.astype(np.int32), pointers, counts.shape)
