@@ -404,6 +404,19 @@ def test_rebuilds_from_the_cache_and_kept_pages_equal_clean_builds(
     assert rendered["new paper"] < 45, rendered
 
 
+def test_builds_that_name_the_settings_file_otherwise_share_the_cache(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labdigest.build import BuildOptions, build
+
+    monkeypatch.chdir(site)
+    build(BuildOptions(config_path=Path("site.toml"), search=False))  # as `make` does
+    paper = site / "content/papers/towards-exact-computation-of-inductive-bias.md"
+    paper.write_text(paper.read_text("utf-8") + "\nEdited.\n", "utf-8")
+    report = build(BuildOptions(config_path=site / "site.toml", search=False))
+    assert report.files - report.kept < 28  # the edited paper's page and the usual few
+
+
 def test_a_failed_build_leaves_the_live_site_whose_files_it_shares_intact(
     site: Path,
 ) -> None:

@@ -792,8 +792,11 @@ def _digest_bytes(data: bytes) -> str:
 
 
 def _build_key(config: SiteConfig, templates_dir: Path) -> str:
-    """What every page depends on: settings, templates and labdigest's own code."""
-    parts = [repr(config), repr(fingerprint.code_state())]
+    """What every page depends on: settings, templates and labdigest's own code. Not the
+    name the settings file was given (site.toml, or its absolute path from `serve` or an
+    editor's task): a build that named it otherwise threw the whole cache away."""
+    settings = dataclasses.replace(config, path=Path())
+    parts = [repr(settings), repr(fingerprint.code_state())]
     for path in sorted(templates_dir.rglob("*")):
         if path.is_file():
             parts += [
