@@ -85,7 +85,7 @@ from pathlib import Path
 from labdigest import parallel, write
 
 def work(item):
-    print(os.getpid(), flush=True)
+    os.write(1, f"{os.getpid()}\\n".encode())  # one write: workers' lines never interleave
     time.sleep(60)
 
 with write.build_lock(Path(sys.argv[1])):
