@@ -245,13 +245,17 @@ def test_cli_build_reports_path_and_line_without_traceback(
     assert not (site / "public").exists()
 
 
-def test_missing_settings_file_is_a_clear_error(
+def test_missing_or_unreadable_settings_are_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = tmp_path / "nope.toml"
     assert main(["--config", str(missing), "build"]) == 1
     assert capsys.readouterr().err == (
         f"labdigest: error: {missing}: site settings not found (pass --config FILE)\n"
+    )
+    assert main(["--config", str(tmp_path), "build"]) == 1
+    assert capsys.readouterr().err == (
+        f"labdigest: error: {tmp_path}: cannot read the site settings: Is a directory\n"
     )
 
 

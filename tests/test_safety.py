@@ -404,6 +404,36 @@ def test_rebuilds_from_the_cache_and_kept_pages_equal_clean_builds(
     assert rendered["new paper"] < 45, rendered
 
 
+def test_an_output_folder_that_holds_other_files_is_refused_and_left_alone(
+    site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A build replaces its whole output folder: pointed by mistake at the site itself,
+    at a folder it reads, or at someone's documents, it must refuse and touch nothing."""
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    (documents / "thesis.tex").write_text("chapter one", "utf-8")
+    before = tree_bytes(site)
+    config = str(site / "site.toml")
+    for out, reason in [
+        (site, "holds the site itself"),
+        (site / "content", "inside"),
+        (site / "templates" / "built", "inside"),
+        (documents, "holds files that no labdigest build made"),
+    ]:
+        assert main(["--config", config, "build", "--no-search", "--out", str(out)]) == 1
+        assert reason in capsys.readouterr().err, out
+    assert tree_bytes(site) == before
+    assert (documents / "thesis.tex").read_text("utf-8") == "chapter one"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["documents", "site"]
+    # An empty folder is fine, and so is a site an earlier build made.
+    (tmp_path / "empty").mkdir()
+    for _ in range(2):
+        assert (
+            main(["--config", config, "build", "--no-search", "--out", str(tmp_path / "empty")])
+            == 0
+        )
+
+
 def test_builds_that_name_the_settings_file_otherwise_share_the_cache(
     site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -81,6 +81,7 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
     report = BuildReport()
     root = options.root
     out = (options.out or root / "public").absolute()
+    write.check_output_folder(out, root)
 
     with _stage(
         report,
@@ -129,6 +130,8 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
     with _stage(report, "related", progress, lambda: f"{related_count(related_papers)} links"):
         related_papers = related.related(library.papers, cache=cache)
 
+    # Pagefind refuses a site without pages to index: a new site, no digest yet.
+    indexing = options.search and bool(library.papers)
     # The staging folder opens before rendering: a page whose inputs are those of the file
     # already in it is kept rather than rendered again.
     with write.build_lock(out), write.staged_output(out) as stage:
@@ -147,7 +150,7 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
                 store=functools.partial(write.store_file, stage),
             )
             files = renderer.render_site(
-                library, topic_index, related_papers, progress, search_page=not options.search
+                library, topic_index, related_papers, progress, search_page=not indexing
             )
             report.pages = len(files)
             report.kept = sum(file.reused for file in files)
@@ -158,7 +161,7 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
             lambda: f"{report.files} files, {stage.written} written → {out}",
         ):
             report.files = write.write_files(stage, files, progress)
-        if options.search:
+        if indexing:
             with _stage(report, "search", progress, lambda: f"{report.indexed} papers indexed"):
                 progress.advance("search", 0, 1)
                 stats = search.index(stage.path, config.language)

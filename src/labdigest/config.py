@@ -170,6 +170,8 @@ def read(path: Path) -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         raise ConfigError("site settings not found (pass --config FILE)", path) from None
+    except OSError as error:  # a folder, a file it may not read
+        raise ConfigError(f"cannot read the site settings: {error.strerror}", path) from None
 
 
 def _table(value: Any, name: str, path: Path, line: int | None) -> dict[str, Any]:

@@ -359,6 +359,34 @@ def _let_go_of_locks() -> None:
 os.register_at_fork(after_in_child=_let_go_of_locks)
 
 
+def check_output_folder(out: Path, site: Path) -> None:
+    """Refuse an output folder that a build must not replace: a build swaps the whole
+    folder for the new site and keeps the old one aside to write the next build into,
+    so `--out .` or `--out ~/Documents` would hide the site's own files or someone's
+    documents, and a later build would delete them as stale."""
+    out = Path(os.path.abspath(out))
+    real, site = Path(os.path.realpath(out)), Path(os.path.realpath(site))
+    if real == site or real in site.parents:
+        raise LabdigestError(
+            f"output folder {out}: it holds the site itself (site.toml, content/); "
+            "build into a folder of its own, such as public/"
+        )
+    for inputs in (site / "content", site / "templates"):
+        if real == inputs or inputs in real.parents:
+            raise LabdigestError(f"output folder {out}: it is inside {inputs}, which builds read")
+    legacy = _manifest_path(out).with_suffix(".files.json")
+    if (
+        out.is_dir()
+        and any(os.scandir(out))
+        and not (_manifest_path(out).exists() or legacy.exists())
+    ):
+        raise LabdigestError(
+            f"output folder {out}: it holds files that no labdigest build made (there is "
+            f"no {_manifest_path(out).name} beside it); a build replaces the whole folder, "
+            "so move them away or choose another"
+        )
+
+
 @contextlib.contextmanager
 def staged_output(out: Path) -> Iterator[Stage]:
     """Yield the staging folder; if the block completes, it becomes `out`, and the site it
