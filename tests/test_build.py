@@ -259,6 +259,13 @@ def test_missing_or_unreadable_settings_are_a_clear_error(
     )
 
 
+def test_a_folder_named_like_a_paper_is_not_read_as_one(site: Path) -> None:
+    (site / "content/papers/drafts.md").mkdir()  # e.g. a maintainer's folder of drafts
+    (site / "content/manifests/old.yml").mkdir()
+    build_site(site, search=False)
+    assert len(list((site / "public/papers").glob("*/index.html"))) == 67
+
+
 def test_unknown_pinned_topic_is_an_error_with_its_line(site: Path) -> None:
     paper = (
         site / "content/papers/foundpose-unseen-object-pose-estimation-with-foundation-features.md"
