@@ -228,6 +228,10 @@ def test_template_errors_name_template_and_line(site: Path) -> None:
     with pytest.raises(TemplateError) as error:
         build_site(site, search=False)
     assert str(error.value).startswith(f"{template}:1: ")
+    template.write_bytes(b"<p>\n<p>caf\xe9</p>\n")  # saved as Latin-1
+    with pytest.raises(TemplateError) as error:
+        build_site(site, search=False)
+    assert str(error.value) == f"{template}:2: not UTF-8 text (invalid continuation byte)"
     assert tree_bytes(site / "public") == before
 
 

@@ -799,11 +799,23 @@ def _build_key(config: SiteConfig, templates_dir: Path) -> str:
     parts = [repr(settings), repr(fingerprint.code_state())]
     for path in sorted(templates_dir.rglob("*")):
         if path.is_file():
-            parts += [
-                path.relative_to(templates_dir).as_posix(),
-                hashlib.sha1(path.read_bytes()).hexdigest(),
-            ]
+            data = path.read_bytes()
+            if path.suffix in TEMPLATE_SUFFIXES:
+                _check_utf8(data, path)
+            parts += [path.relative_to(templates_dir).as_posix(), hashlib.sha1(data).hexdigest()]
     return _digest("\0".join(parts))
+
+
+TEMPLATE_SUFFIXES = (".html", ".txt")  # what Jinja reads; assets may be binary
+
+
+def _check_utf8(data: bytes, path: Path) -> None:
+    """A template Jinja cannot read is an error naming it (Jinja's own is a traceback)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise TemplateError(f"not UTF-8 text ({error.reason})", path, line) from None
 
 
 def _template_cache(cache: Cache | None) -> jinja2.BytecodeCache | None:
