@@ -137,6 +137,25 @@ def test_serve_rebuilds_reloads_and_shows_errors_until_fixed(
 # ---- progress ----------------------------------------------------------------------------
 
 
+def test_serve_on_a_port_in_use_or_out_of_range_says_so_before_building(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(site / "site.toml")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["--config", config, "serve", "--port", str(port)]) == 1
+    assert capsys.readouterr().err == (
+        f"labdigest: error: cannot serve at 127.0.0.1:{port}: Address already in use\n"
+    )
+    assert not (site / "public").exists()  # told before the first build, not after
+    with pytest.raises(SystemExit) as exit_status:
+        main(["--config", config, "serve", "--port", "99999"])
+    assert exit_status.value.code == 2
+    assert "not a port number (0 to 65535): '99999'" in capsys.readouterr().err
+
+
 def test_progress_draws_a_bar_on_a_terminal_and_summary_lines_elsewhere() -> None:
     terminal = io.StringIO()
     progress = Progress(terminal, NORMAL, tty=True)

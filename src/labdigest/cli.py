@@ -7,7 +7,7 @@ import contextlib
 import datetime as dt
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from labdigest import __version__
@@ -20,6 +20,12 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date as YYYY-MM-DD: {text!r}") from None
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"not a port number (0 to 65535): {text!r}")
+    return int(text)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -109,7 +115,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
     )
-    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
     serve.add_argument(
         "--out", type=Path, help="folder to serve (default: public/ beside site.toml)"
     )
@@ -271,6 +277,17 @@ def _init(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
+def _first_build(out: Path, rebuild: Callable[[], str | None], *, watching: bool) -> None:
+    """Build the site to serve if there is none yet (with --no-watch there must be one)."""
+    if (out / "index.html").is_file():
+        return
+    if not watching:
+        raise LabdigestError(f"{out} has no built site; run 'labdigest build' first")
+    error = rebuild()
+    if error is not None and not (out / "index.html").is_file():
+        raise LabdigestError(f"the first build failed: {error}")
+
+
 def _serve(args: argparse.Namespace, progress: Progress) -> int:
     import threading
 
@@ -297,15 +314,18 @@ def _serve(args: argparse.Namespace, progress: Progress) -> int:
         return None
 
     live = None if args.no_watch else Broadcaster()
-    if not (out / "index.html").is_file():
-        if args.no_watch:
-            raise LabdigestError(f"{out} has no built site; run 'labdigest build' first")
-        error = rebuild()
-        if error is not None and not (out / "index.html").is_file():
-            raise LabdigestError(f"the first build failed: {error}")
-    server = make_server(
-        out, args.host, args.port, site.base_path, quiet=progress.verbosity < VERBOSE, live=live
-    )
+    # The address is taken first: a port in use is told at once, not after a build.
+    try:
+        server = make_server(
+            out, args.host, args.port, site.base_path, quiet=progress.verbosity < VERBOSE, live=live
+        )
+    except OSError as error:  # in use, an unknown host name, not allowed
+        raise LabdigestError(f"cannot serve at {args.host}:{args.port}: {error.strerror}") from None
+    try:
+        _first_build(out, rebuild, watching=live is not None)
+    except LabdigestError:
+        server.server_close()
+        raise
     stop = threading.Event()
     if live is not None:
         sources = [
