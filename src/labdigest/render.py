@@ -48,6 +48,7 @@ from labdigest.views import (
     teaser,
 )
 
+TEMPLATE_SUFFIXES = (".html", ".txt")  # what Jinja reads (assets may be binary)
 HOME_PAPERS = 100  # the home page shows this many of the latest digest
 EMAIL_MAX_BYTES = 95_000  # Gmail clips messages over 102 KB
 EMAIL_MIN_PAPER_BYTES = 300  # a title, a teaser and a link, in a table row
@@ -804,9 +805,6 @@ def _build_key(config: SiteConfig, templates_dir: Path) -> str:
                 _check_utf8(data, path)
             parts += [path.relative_to(templates_dir).as_posix(), hashlib.sha1(data).hexdigest()]
     return _digest("\0".join(parts))
-
-
-TEMPLATE_SUFFIXES = (".html", ".txt")  # what Jinja reads; assets may be binary
 
 
 def _check_utf8(data: bytes, path: Path) -> None:
