@@ -241,6 +241,25 @@ def test_the_command_exits_at_once_but_lets_a_profiler_write_its_numbers(
     assert result.returncode == 0 and profile.stat().st_size > 0
 
 
+def test_a_build_whose_reader_leaves_early_still_completes(site: Path) -> None:
+    """`labdigest build | head -1`: the pipe closes after the first line; the build must
+    go on to the end, without a traceback."""
+    command = [sys.executable, "-m", "labdigest", "--config", str(site / "site.toml")]
+    process = subprocess.Popen(
+        [*command, "build", "--no-search", "-v"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith("inputs")
+    process.stdout.close()
+    errors = process.stderr.read()
+    assert process.wait() == 0
+    assert "Traceback" not in errors and "BrokenPipe" not in errors
+    assert len(list((site / "public/papers").glob("*/index.html"))) == 67
+
+
 # ---- hosting with nginx under /digest/ ---------------------------------------------------
 
 NGINX = Path("/usr/sbin/nginx")

@@ -28,12 +28,12 @@ class Progress:
         """The summary line of a finished stage: counts and time."""
         self._clear()
         if self.verbosity >= NORMAL:
-            print(f"{name:<8} {seconds * 1000:7.0f} ms  {detail}", file=self.stream, flush=True)
+            self._write(f"{name:<8} {seconds * 1000:7.0f} ms  {detail}\n")
 
     def detail(self, line: str) -> None:
         if self.verbosity >= VERBOSE:
             self._clear()
-            print(f"  {line}", file=self.stream, flush=True)
+            self._write(f"  {line}\n")
 
     def advance(self, label: str, done: int, total: int) -> None:
         """Redraw the bar for `label` (at most ten times a second, and only on a terminal)."""
@@ -45,14 +45,23 @@ class Progress:
         self._label, self._drawn = label, now
         filled = BAR_WIDTH * done // total
         bar = "█" * filled + "·" * (BAR_WIDTH - filled)
-        self.stream.write(f"\r{label:<8} {bar} {done}/{total}")
-        self.stream.flush()
+        self._write(f"\r{label:<8} {bar} {done}/{total}")
         self._open = True
 
     def _clear(self) -> None:
         if self._open:
-            self.stream.write("\r\033[K")
+            self._write("\r\033[K")
             self._open = False
+
+    def _write(self, text: str) -> None:
+        """Show text at once. A reader that has gone (`labdigest build | head`) ends the
+        output, not the work: the command goes on in silence."""
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except BrokenPipeError:
+            self.verbosity = QUIET
+            self.tty = False
 
 
 SILENT = Progress(verbosity=QUIET, tty=False)
