@@ -213,7 +213,8 @@ def test_init_makes_a_site_that_builds_at_once(
     assert main(["--config", str(target / "site.toml"), "build"]) == 0
     home = BeautifulSoup((target / "public/index.html").read_text(encoding="utf-8"), "html.parser")
     assert home.h1.get_text() == "No digests yet"
-    assert (target / "public/search/index.html").is_file()
+    search_page = (target / "public/search/index.html").read_text(encoding="utf-8")
+    assert "No papers yet" in search_page and "search.js" not in search_page
     shutil.copy(REPO / "content/digests/hf-papers-mar-11.txt", target / "content/digests/")
     result = subprocess.run(
         ["make", "-C", str(target), f"LABDIGEST={sys.executable} -m labdigest"],

@@ -142,14 +142,17 @@ class Renderer:
         files.extend(self._digest_pages(context))
         files.extend(self._site_pages(context))
         if search_page:
-            files.append(self.search_page(None))
+            files.append(self.search_page(None, no_papers=not library.papers))
         files.extend(self._machine_files(context))
         files.extend(self._assets())
         return files
 
-    def search_page(self, bundle: SearchBundle | None) -> OutputFile:
-        """/search/; given the index's bundle, its <head> names Pagefind's first files."""
-        return self.page("search/index.html", "search.html", search_bundle=bundle)
+    def search_page(self, bundle: SearchBundle | None, *, no_papers: bool = False) -> OutputFile:
+        """/search/; given the index's bundle, its <head> names Pagefind's first files. A
+        site with no papers has no index: the page says so instead of failing to load it."""
+        return self.page(
+            "search/index.html", "search.html", search_bundle=bundle, no_papers=no_papers
+        )
 
     def _context(
         self, library: Library, topics: TopicIndex, related: dict[str, tuple[str, ...]]
