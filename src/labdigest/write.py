@@ -374,11 +374,10 @@ def check_output_folder(out: Path, site: Path) -> None:
     for inputs in (site / "content", site / "templates"):
         if real == inputs or inputs in real.parents:
             raise LabdigestError(f"output folder {out}: it is inside {inputs}, which builds read")
-    legacy = _manifest_path(out).with_suffix(".files.json")
     if (
-        out.is_dir()
-        and any(os.scandir(out))
-        and not (_manifest_path(out).exists() or legacy.exists())
+        _holds_anything(out)
+        and not _manifest_path(out).exists()
+        and not _legacy_manifest_path(out).exists()
     ):
         raise LabdigestError(
             f"output folder {out}: it holds files that no labdigest build made (there is "
@@ -420,7 +419,7 @@ def staged_output(out: Path) -> Iterator[Stage]:
         record = {"files": stage.manifest, "folders": _folder_times(out, stage.manifest)}
         write_atomic(_manifest_path(out), pickle.dumps(record, pickle.HIGHEST_PROTOCOL))
         for tree in (out, previous):  # JSON manifests of earlier labdigest versions: unread
-            _manifest_path(tree).with_suffix(".files.json").unlink(missing_ok=True)
+            _legacy_manifest_path(tree).unlink(missing_ok=True)
     finally:
         if stage.path.exists():
             shutil.rmtree(stage.path, ignore_errors=True)
@@ -434,6 +433,18 @@ def _manifest_path(tree: Path) -> Path:
     # A pickle, as the build cache is: half the time of JSON for 20,000 entries, and
     # written by labdigest only.
     return tree.parent / f"{tree.name if tree.name.startswith('.') else '.' + tree.name}.files"
+
+
+def _legacy_manifest_path(tree: Path) -> Path:
+    """Where labdigest versions before the pickled manifest kept theirs (as JSON)."""
+    return _manifest_path(tree).with_suffix(".files.json")
+
+
+def _holds_anything(folder: Path) -> bool:
+    if not folder.is_dir():
+        return False
+    with os.scandir(folder) as entries:
+        return any(entries)
 
 
 def _load_manifest(path: Path) -> tuple[dict[str, list[Any]], dict[str, int | None] | None]:
