@@ -127,6 +127,54 @@ def test_few_rows_are_scored_with_numpy_exactly_as_scipy_scores_them() -> None:
     assert np.count_nonzero(against) > 20  # the papers do share terms
 
 
+def test_term_counts_made_in_shares_on_every_core_equal_counts_made_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A large site's papers are counted a share at a time, each share over its own words:
+    joined, the matrix must be the one counting every paper at once makes (the same
+    columns in the same order), or the related papers of large sites would differ."""
+    from collections import Counter
+    from itertools import chain
+
+    import numpy as np
+
+    from labdigest import parallel, ranking
+
+    papers = sorted(content.load_papers(REPO / "content"), key=lambda p: p.slug)
+    counted = [ranking.term_counts(p) for p in papers]
+    vocabulary = sorted(set(chain.from_iterable(counted)))
+    whole = ranking._count_matrix(counted, vocabulary)
+    monkeypatch.setattr(ranking, "SHARE", 10)  # 7 shares, each missing most words
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 20)
+    pids: list[int] = []
+    real_share_counts = ranking._share_counts
+
+    def counting(share: list[object]) -> tuple[object, list[str]]:
+        pids.append(os.getpid())
+        return real_share_counts(share)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ranking, "_share_counts", counting)
+    shares, words = ranking._counted(papers)
+    assert words == vocabulary
+    assert shares.shape == whole.shape
+    for part in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(shares, part), getattr(whole, part)), part
+        assert getattr(shares, part).dtype == getattr(whole, part).dtype, part
+    row = int(np.argmax(np.diff(whole.indptr)))  # a row with many terms, counted twice
+    cells = slice(shares.indptr[row], shares.indptr[row + 1])
+    assert (
+        Counter(
+            {
+                vocabulary[c]: int(n)
+                for c, n in zip(shares.indices[cells], shares.data[cells], strict=True)
+            }
+        )
+        == counted[row]
+    )
+    if parallel.workers() > 1:
+        assert not pids  # the shares were counted in worker processes, not this one
+
+
 def test_rebuilds_after_a_notes_or_an_abstract_edit_import_only_what_they_need(
     site: Path,
 ) -> None:
