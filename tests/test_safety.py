@@ -112,6 +112,50 @@ def test_a_killed_builds_workers_neither_keep_its_lock_nor_outlive_it(tmp_path: 
         time.sleep(0.01)
 
 
+def test_work_in_the_background_answers_raises_and_is_stopped_when_not_wanted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large site's related papers are ranked in a forked process while the build goes
+    on: its result must come back, its error must reach the build as the error it is, a
+    process killed midway must be an error (not a hang or None), and one whose result is
+    not wanted (the build failed meanwhile) must not be left running."""
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    with parallel.in_background(lambda: (os.getpid(), list(range(100_000)))) as result:
+        pid, numbers = result()
+    assert pid != os.getpid() and numbers == list(range(100_000))
+    assert not running(pid)
+
+    def fail() -> None:
+        raise LabdigestError("content/papers/x.md:3: no title")
+
+    with (
+        parallel.in_background(fail) as result,
+        pytest.raises(LabdigestError, match=r"x\.md:3: no title"),
+    ):
+        result()
+    with (
+        parallel.in_background(lambda: os.kill(os.getpid(), signal.SIGKILL)) as result,
+        pytest.raises(RuntimeError, match="without a result"),
+    ):
+        result()
+
+    started = tmp_path / "started"
+
+    def wait() -> None:
+        started.write_text(str(os.getpid()))
+        time.sleep(60)
+
+    with pytest.raises(KeyboardInterrupt), parallel.in_background(wait):
+        while not started.exists() or not started.read_text():
+            time.sleep(0.01)
+        raise KeyboardInterrupt  # the build stops before it wants the result
+    assert not running(int(started.read_text()))
+
+    monkeypatch.setattr(parallel, "enabled", False)  # `labdigest serve`: no forking
+    with parallel.in_background(os.getpid) as result:
+        assert result() == os.getpid()
+
+
 def running(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]

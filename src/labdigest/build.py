@@ -17,8 +17,9 @@ from labdigest import content, fingerprint, related, search, topics, write
 from labdigest.cache import Cache
 from labdigest.config import normalize_base_url
 from labdigest.errors import ConfigError, LabdigestError
-from labdigest.models import UNSORTED_SLUG, Library
+from labdigest.models import UNSORTED_SLUG, Library, SiteConfig
 from labdigest.progress import SILENT, Progress
+from labdigest.related import Links
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,30 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
         library = content.load(root / "content", config, cache)
         report.papers = len(library.papers)
 
+    # Related papers ranked from nothing (seconds on a large site) are ranked in a process
+    # of their own while this one finds topics and makes views, which do not need them.
+    with related.meanwhile(library.papers, cache=cache) as related_links:
+        _build_site(options, out, config, library, cache, related_links, report, progress)
+    summary = fingerprint.Summary(
+        report.papers, report.files, list(report.topics.items()), report.indexed, report.warnings
+    )
+    fingerprint.record(out, inputs, summary)
+    return report
+
+
+def _build_site(
+    options: BuildOptions,
+    out: Path,
+    config: SiteConfig,
+    library: Library,
+    cache: Cache,
+    related_links: Callable[[], Links],
+    report: BuildReport,
+    progress: Progress,
+) -> None:
+    """Topics, related papers, rendering, writing and the search index, into the staging
+    folder that then becomes the output folder."""
+    root = options.root
     with _stage(report, "topics", progress, lambda: f"{len(report.topics)} topics"):
         topic_index = topics.assign(library, config.topics, cache)
         report.topics = {t.slug: len(topic_index.papers_in[t.slug]) for t in topic_index.topics}
@@ -126,9 +151,6 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
     # import, which a build with nothing to do should not pay (related.py imports numpy
     # and SciPy only when it has papers to rank).
     from labdigest.render import Renderer
-
-    with _stage(report, "related", progress, lambda: f"{related_count(related_papers)} links"):
-        related_papers = related.related(library.papers, cache=cache)
 
     # Pagefind refuses a site without pages to index: a new site, no digest yet.
     indexing = options.search and bool(library.papers)
@@ -149,6 +171,12 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
                 cache=cache,
                 store=functools.partial(write.store_file, stage),
             )
+
+            def related_papers() -> Links:
+                with _stage(report, "related", progress, lambda: f"{related_count(links)} links"):
+                    links = related_links()
+                return links
+
             files = renderer.render_site(
                 library, topic_index, related_papers, progress, search_page=not indexing
             )
@@ -173,11 +201,6 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
             # The search page names the index's first files, so it is written after them.
             write.add_file(stage, renderer.search_page(stats.bundle))
             report.files += 1
-    summary = fingerprint.Summary(
-        report.papers, report.files, list(report.topics.items()), report.indexed, report.warnings
-    )
-    fingerprint.record(out, inputs, summary)
-    return report
 
 
 def _options_key(options: BuildOptions, out: Path) -> dict[str, object]:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import multiprocessing
 import os
+import pickle
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -91,3 +93,61 @@ def fork_map(
         return results
     finally:
         _work = None
+
+
+@contextlib.contextmanager
+def in_background(function: Callable[[], R]) -> Iterator[Callable[[], R]]:
+    """function() worked out in a forked process while this one goes on with other work;
+    the context gives a function that waits for its result (or raises its exception).
+    A result not asked for by the end of the context is dropped and its process killed.
+    Where processes are not forked (see fork_map), function() runs when asked for."""
+    if not enabled or workers() == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield functools.cache(function)
+        return
+    reading, writing = os.pipe()
+    parent = os.getpid()
+    child = os.fork()
+    if child == 0:  # the forked process
+        os.close(reading)
+        _die_with(parent)
+        _send(writing, function)
+    os.close(writing)
+    answer: list[tuple[bool, Any]] = []  # the child's, once read (and the child reaped)
+
+    def result() -> R:
+        if not answer:
+            with os.fdopen(reading, "rb", closefd=False) as stream:
+                message = stream.read()
+            _, status = os.waitpid(child, 0)
+            # No message: the process was killed before it could answer (memory, a signal).
+            lost = RuntimeError(f"a background process ended without a result ({status})")
+            answer.append(pickle.loads(message) if message else (False, lost))
+        succeeded, value = answer[0]
+        if not succeeded:
+            raise value
+        return value  # type: ignore[no-any-return]
+
+    try:
+        yield result
+    finally:
+        os.close(reading)
+        if not answer:  # not asked for: not needed any more
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+
+
+def _send(writing: int, function: Callable[[], Any]) -> None:
+    """In the forked process: function()'s result, or the exception it raised, pickled to
+    the parent; then the process ends at once (no cleanup of the parent's state)."""
+    try:
+        try:
+            message = pickle.dumps((True, function()), protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException as error:  # the parent raises it
+            try:
+                message = pickle.dumps((False, error), protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # an exception that does not pickle: its message does
+                message = pickle.dumps((False, RuntimeError(f"{type(error).__name__}: {error}")))
+        with os.fdopen(writing, "wb") as stream:
+            stream.write(message)
+    finally:
+        os._exit(0)

@@ -24,6 +24,7 @@ from labdigest.cache import Cache, per_item
 from labdigest.errors import TemplateError
 from labdigest.models import Digest, Library, OutputFile, Paper, SiteConfig, Topic
 from labdigest.progress import SILENT, Progress
+from labdigest.related import Links
 from labdigest.search import SearchBundle
 from labdigest.topics import TopicIndex
 from labdigest.views import (
@@ -60,7 +61,7 @@ class Context:
 
     library: Library
     topics: TopicIndex
-    related: dict[str, tuple[str, ...]]
+    related: Links
     papers: Views  # unpickled as they are shown
     topic_views: dict[str, TopicView]
     digests: list[DigestView]
@@ -128,13 +129,14 @@ class Renderer:
         self,
         library: Library,
         topics: TopicIndex,
-        related: dict[str, tuple[str, ...]],
+        related: Callable[[], Links],
         progress: Progress = SILENT,
         *,
         search_page: bool = True,
     ) -> list[OutputFile]:
         """Every file of the site; the search page too unless the caller renders it once
-        the search index exists (see search_page)."""
+        the search index exists (see search_page). related() gives the related papers:
+        it is asked for once the views are made (they may still be being ranked)."""
         context = self._context(library, topics, related)
         files: list[OutputFile] = []
         files.extend(self._paper_pages(context, progress))
@@ -155,7 +157,7 @@ class Renderer:
         )
 
     def _context(
-        self, library: Library, topics: TopicIndex, related: dict[str, tuple[str, ...]]
+        self, library: Library, topics: TopicIndex, related: Callable[[], Links]
     ) -> Context:
         topic_views = {t.slug: self._topic_view(t, topics) for t in topics.topics}
         digest_names = {d.id: f"Digest of {format_date(d.date)}" for d in library.digests}
@@ -230,7 +232,7 @@ class Renderer:
         return Context(
             library=library,
             topics=topics,
-            related=related,
+            related=related(),
             papers=papers,
             topic_views=topic_views,
             digests=digests,
