@@ -150,6 +150,10 @@ def test_serve_on_a_port_in_use_or_out_of_range_says_so_before_building(
         f"labdigest: error: cannot serve at 127.0.0.1:{port}: Address already in use\n"
     )
     assert not (site / "public").exists()  # told before the first build, not after
+    # serve builds on one core, beside its threads; a caller building after it does not
+    from labdigest import parallel
+
+    assert parallel.enabled
     with pytest.raises(SystemExit) as exit_status:
         main(["--config", config, "serve", "--port", "99999"])
     assert exit_status.value.code == 2

@@ -138,16 +138,20 @@ class Renderer:
         the search index exists (see search_page). related() gives the related papers:
         it is asked for once the views are made (they may still be being ranked)."""
         context = self._context(library, topics, related)
-        files: list[OutputFile] = []
-        files.extend(self._paper_pages(context, progress))
-        files.extend(self._topic_pages(context))
-        files.extend(self._digest_pages(context))
-        files.extend(self._site_pages(context))
-        if search_page:
-            files.append(self.search_page(None, no_papers=not library.papers))
-        files.extend(self._machine_files(context))
-        files.extend(self._assets())
-        return files
+        others: list[OutputFile] = []
+
+        def other_files() -> None:
+            """Made here while the workers render the paper pages: the lists, feeds and
+            machine files take a core's seconds on a large site and need no paper page."""
+            others.extend(self._topic_pages(context))
+            others.extend(self._digest_pages(context))
+            others.extend(self._site_pages(context))
+            if search_page:
+                others.append(self.search_page(None, no_papers=not library.papers))
+            others.extend(self._machine_files(context))
+            others.extend(self._assets())
+
+        return self._paper_pages(context, progress, meanwhile=other_files) + others
 
     def search_page(self, bundle: SearchBundle | None, *, no_papers: bool = False) -> OutputFile:
         """/search/; given the index's bundle, its <head> names Pagefind's first files. A
@@ -247,10 +251,13 @@ class Renderer:
 
     # ---- pages -------------------------------------------------------------------------
 
-    def _paper_pages(self, context: Context, progress: Progress) -> list[OutputFile]:
+    def _paper_pages(
+        self, context: Context, progress: Progress, meanwhile: Callable[[], None]
+    ) -> list[OutputFile]:
         """Every paper's page and BibTeX. Their keys are worked out here, and only the
         files the staging folder does not already hold are rendered (on every core when
-        there are many): after an edit to one paper, a handful of 10,000."""
+        there are many): after an edit to one paper, a handful of 10,000. meanwhile() is
+        run here while they are rendered."""
         places: dict[str, list[tuple[DigestView, int]]] = {slug: [] for slug in context.papers}
         for digest in sorted(context.digests, key=lambda d: (d.date, d.id)):
             for position, slug in enumerate(digest.papers.slugs):
@@ -310,7 +317,10 @@ class Renderer:
             zip(
                 todo,
                 parallel.fork_map(
-                    render_paper, todo, lambda done, total: progress.advance("render", done, total)
+                    render_paper,
+                    todo,
+                    lambda done, total: progress.advance("render", done, total),
+                    meanwhile=meanwhile,
                 ),
                 strict=True,
             )
