@@ -48,6 +48,25 @@ def test_no_search_skips_the_index(site: Path, tmp_path: Path) -> None:
     assert not (public / "pagefind").exists()
 
 
+def test_a_build_without_search_throws_the_last_index_away(site: Path) -> None:
+    """A build writes into the site of two builds ago: after a build with search, the
+    second build without it finds that site's Pagefind index, which must not be served
+    nor left on the disk (it is deleted in the background: thousands of files)."""
+    build_site(site)
+    build_site(site, search=False)  # (into a new folder: the indexed site is set aside)
+    paper = next((site / "content/papers").glob("*.md"))
+    paper.write_text(paper.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
+    build_site(site, search=False)  # into the indexed site
+    assert not (site / "public/pagefind").exists()
+    assert "pagefind" not in (site / "public/search/index.html").read_text(encoding="utf-8")
+    trash = site / ".public.trash"
+    deadline = time.monotonic() + 30
+    while trash.exists():
+        assert time.monotonic() < deadline, "the old index was never deleted"
+        time.sleep(0.05)
+    assert not [p for p in site.rglob("pagefind*") if p.is_dir()]
+
+
 def test_only_paper_pages_carry_the_search_body(example_public: Path) -> None:
     marked = [
         p.relative_to(example_public).as_posix()

@@ -17,6 +17,7 @@ import os
 import pickle
 import secrets
 import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -97,6 +98,9 @@ class Stage:
     that only what changed since is written, and `known` says what is already there."""
 
     path: Path
+    # Where stale folders go to be deleted in the background (see _throw_away); beside the
+    # output folder, on its file system. None: delete them at once.
+    trash: Path | None = None
     # path → [sha1, size, mtime_ns, key]: what the folder held when the stage was opened
     known: dict[str, list[Any]] = field(default_factory=dict)
     manifest: dict[str, list[Any]] = field(default_factory=dict)  # the same, after writing
@@ -253,7 +257,7 @@ def _remove_stale(stage: Stage) -> None:
             relative = f"{folder}/{entry.name}" if folder else entry.name
             if entry.is_dir(follow_symlinks=False):
                 if relative not in ours:
-                    shutil.rmtree(entry.path)
+                    _throw_away(stage, entry.path)
             elif relative not in stage.manifest:
                 os.unlink(entry.path)
     for folder in sorted(emptied - ours, key=lambda f: f.count("/"), reverse=True):
@@ -261,6 +265,37 @@ def _remove_stale(stage: Stage) -> None:
             with contextlib.suppress(OSError):  # gone already, or not empty
                 os.rmdir(f"{root}/{folder}")
             folder = _parent(folder)
+
+
+def _throw_away(stage: Stage, folder: str) -> None:
+    """Remove a stale folder of the stage without waiting for it: most often Pagefind's
+    last index, left by a build with search before one without (10,000 files for 10,000
+    papers, seconds to delete on a disk). It is moved into the trash at once, and the
+    trash is emptied by a process of its own (with what an interrupted one left)."""
+    if stage.trash is None:
+        shutil.rmtree(folder)
+        return
+    try:
+        stage.trash.mkdir(exist_ok=True)
+        os.rename(folder, stage.trash / secrets.token_hex(8))
+    except OSError:  # (the trash emptied meanwhile, or a file in its place)
+        shutil.rmtree(folder)
+        return
+    try:
+        subprocess.Popen(
+            ["rm", "-rf", "--", str(stage.trash)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # not stopped by a Ctrl+C meant for the build
+        )
+    except OSError:  # no rm here
+        shutil.rmtree(stage.trash, ignore_errors=True)
+
+
+def trash_of(out: Path) -> Path:
+    """The folder a build of `out` empties in the background (see _throw_away)."""
+    return out.parent / f".{out.name}.trash"
 
 
 def _remove_stale_everywhere(stage: Stage) -> None:
@@ -394,7 +429,7 @@ def staged_output(out: Path) -> Iterator[Stage]:
     out = out.absolute()
     _recover(out)
     previous, previous_manifest = _aside(out), _manifest_path(_aside(out))
-    stage = Stage(out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}")
+    stage = Stage(out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}", trash_of(out))
     if previous.is_dir():
         os.rename(previous, stage.path)
         stage.known, folders = _load_manifest(previous_manifest)
