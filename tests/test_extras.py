@@ -175,6 +175,39 @@ def test_term_counts_made_in_shares_on_every_core_equal_counts_made_at_once(
         assert not pids  # the shares were counted in worker processes, not this one
 
 
+def test_the_best_of_sparse_scores_are_those_of_the_same_scores_made_dense() -> None:
+    """Many rows are ranked from their sparse scores, never made dense: the k best of
+    each (ties to the lower column, only scores that round above zero, never the paper
+    itself) must be exactly those the dense ranking finds, ties at the k-th place most
+    of all."""
+    import numpy as np
+
+    from labdigest import ranking
+
+    generator = np.random.default_rng(7)
+    # Few distinct values (ties everywhere), two that round to 0.25, one that rounds to 0.
+    values = [0.5, 0.25, 0.25 + 4e-7, 0.25 - 4e-7, 1e-7, 0.9]
+    short_rows = 0
+    for papers, density, k in [(300, 0.05, 5), (300, 0.5, 5), (120, 0.02, 12), (50, 0.9, 1)]:
+        rows = np.sort(generator.choice(papers, size=40, replace=False))
+        scores = np.where(
+            generator.random((40, papers)) < density, generator.choice(values, (40, papers)), 0.0
+        )
+        scores[np.arange(40), rows] = 0.95  # each paper's score against itself
+        # In compressed rows, each row's cells in any order (as a sparse product leaves them).
+        columns = [generator.permutation(np.flatnonzero(row)) for row in scores]
+        data = np.concatenate([row[cells] for row, cells in zip(scores, columns, strict=True)])
+        pointers = np.concatenate([[0], np.cumsum([len(cells) for cells in columns])])
+        found = ranking._top_of_product(data, np.concatenate(columns), pointers, rows, k)
+        scores[np.arange(40), rows] = -1.0
+        expected = ranking._top(scores, k)
+        assert np.array_equal(found[0], expected[0]), (papers, density, k)
+        assert np.array_equal(found[1], expected[1]), (papers, density, k)
+        assert found[0].dtype == expected[0].dtype
+        short_rows += int((found[0] == -1).any(axis=1).sum())
+    assert short_rows  # rows with fewer than k scores above zero were among them
+
+
 def test_rebuilds_after_a_notes_or_an_abstract_edit_import_only_what_they_need(
     site: Path,
 ) -> None:
