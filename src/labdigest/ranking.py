@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, pairwise
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -370,20 +370,15 @@ def _top_of_product(
     with the square of the number of papers. Each row's nonzero scores are partitioned
     to find its k-th best, and only the scores that may round to it or above are sorted."""
     row_of_cell = np.repeat(np.arange(len(rows)), np.diff(pointers))
-    others = columns != rows[row_of_cell]  # a paper is not related to itself
-    data, columns, row_of_cell = data[others], columns[others], row_of_cell[others]
-    lengths = np.bincount(row_of_cell, minlength=len(rows))
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    width = int(lengths.max(initial=0))
-    kth: np.ndarray = np.zeros(len(rows))  # (rows of fewer than k scores: all count)
-    if width >= k:
-        place = np.arange(width)
-        cells = np.minimum(starts[:, None] + place, len(data) - 1)
-        padded = np.where(place < lengths[:, None], data[cells], 0.0)
-        kth = -np.partition(-padded, k - 1, axis=1)[:, k - 1]
+    # A paper is not related to itself: that score counts as none.
+    data = np.where(columns == rows[row_of_cell], 0.0, data)
+    kth = np.zeros(len(rows))  # (a row of fewer than k scores: all of them count)
+    for row, (start, end) in enumerate(pairwise(pointers.tolist())):
+        if end - start >= k:
+            kth[row] = -np.partition(-data[start:end], k - 1)[k - 1]
     # Rounding is monotonic: the k-th best rounded score is the k-th best score rounded,
     # and a score 10^-SCORE_DIGITS below that one rounds below it.
-    candidate = data >= kth[row_of_cell] - 10.0**-SCORE_DIGITS
+    candidate = np.flatnonzero(data >= kth[row_of_cell] - 10.0**-SCORE_DIGITS)
     scores = np.round(data[candidate], SCORE_DIGITS)
     columns, row_of_cell = columns[candidate], row_of_cell[candidate]
     positive = scores > 0
