@@ -293,7 +293,7 @@ def _throw_away(stage: Stage, folder: str) -> None:
         shutil.rmtree(stage.trash, ignore_errors=True)
 
 
-def trash_of(out: Path) -> Path:
+def _trash_of(out: Path) -> Path:
     """The folder a build of `out` empties in the background (see _throw_away)."""
     return out.parent / f".{out.name}.trash"
 
@@ -429,7 +429,7 @@ def staged_output(out: Path) -> Iterator[Stage]:
     out = out.absolute()
     _recover(out)
     previous, previous_manifest = _aside(out), _manifest_path(_aside(out))
-    stage = Stage(out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}", trash_of(out))
+    stage = Stage(out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}", _trash_of(out))
     if previous.is_dir():
         os.rename(previous, stage.path)
         stage.known, folders = _load_manifest(previous_manifest)
