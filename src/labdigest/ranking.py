@@ -94,8 +94,8 @@ STOP_WORDS = frozenset(
     ]
 )
 TERMS_PER_PAPER = 24  # the highest-weighted terms say what a paper is about
-# Similarity is computed a block of rows at a time: BLOCK_CELLS scores (32 MiB) at most,
-# so that memory stays flat however many papers there are.
+# Similarity is computed a block of rows at a time: BLOCK_CELLS scores at most (tens of
+# MiB with their columns and rows), so that memory stays flat however many papers there are.
 BLOCK_CELLS = 1 << 22
 # Scores are rounded before ranking so that float noise never reorders equal scores.
 SCORE_DIGITS = 6
@@ -208,8 +208,8 @@ def rank(papers: Sequence[Paper], keys: list[str], k: int) -> Ranking:
 
 
 def _counted(papers: Sequence[Paper]) -> tuple[Csr, list[str]]:
-    """Every paper's term counts over their sorted vocabulary. Reading the words is a
-    second a 10,000 papers (a string for every word): each core counts a share of the
+    """Every paper's term counts over their sorted vocabulary. Reading the words takes a
+    second for 10,000 papers (a string for every word): each core counts a share of the
     papers over the share's own vocabulary, and the shares' columns are then mapped to
     the whole vocabulary, which keeps their order (both are sorted)."""
     shares = parallel.fork_map(
