@@ -64,7 +64,8 @@ def timed(command: list[str], cwd: Path) -> tuple[float, int]:
     elapsed = time.perf_counter() - started
     # A build deletes a stale folder (the last search index) in the background, after it
     # returns: the next step waits for that, so as not to be charged for it.
-    while (cwd / ".public.trash").exists():
+    deadline = time.monotonic() + 120
+    while (cwd / ".public.trash").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     LAST_OUTPUT["stdout"] = result.stdout
     if result.returncode != 0:
