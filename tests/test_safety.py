@@ -79,6 +79,20 @@ def test_a_build_killed_midway_leaves_the_previous_site_complete(tmp_path: Path)
     ).read_text(encoding="utf-8")
 
 
+def test_ctrl_c_is_left_to_the_build_by_its_worker_processes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl+C reaches every process of the terminal's group: each worker and the
+    background ranking printed a KeyboardInterrupt traceback of its own over the build's
+    one-line exit. They leave it to the build, which stops them."""
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    ignored = parallel.fork_map(lambda _: signal.getsignal(signal.SIGINT), range(8), min_items=1)
+    assert ignored == [signal.SIG_IGN] * 8
+    with parallel.in_background(lambda: signal.getsignal(signal.SIGINT)) as result:
+        assert result() == signal.SIG_IGN
+    assert signal.getsignal(signal.SIGINT) == signal.default_int_handler  # the build's own
+
+
 WORKERS_THAT_WAIT = """
 import os, sys, time
 from pathlib import Path

@@ -33,9 +33,11 @@ def _run_chunk(bounds: tuple[int, int]) -> list[Any]:
     return [function(item) for item in items[bounds[0] : bounds[1]]]
 
 
-def _die_with(parent: int) -> None:
+def _start_worker(parent: int) -> None:
     """A worker is killed with its build (Linux's parent-death signal): left running it
-    would go on writing into the staging folder that the next build clears."""
+    would go on writing into the staging folder that the next build clears. Ctrl+C is the
+    build's to handle (it stops its workers): each worker printed a traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the build died before the signal was asked for
@@ -82,7 +84,7 @@ def fork_map(
         bounds = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
         results: list[R] = []
         pool = multiprocessing.get_context("fork").Pool(
-            count, initializer=_die_with, initargs=(os.getpid(),)
+            count, initializer=_start_worker, initargs=(os.getpid(),)
         )
         with pool:
             chunks = pool.imap(_run_chunk, bounds)  # the workers start on them at once
@@ -109,7 +111,7 @@ def in_background(function: Callable[[], R]) -> Iterator[Callable[[], R]]:
     child = os.fork()
     if child == 0:  # the forked process
         os.close(reading)
-        _die_with(parent)
+        _start_worker(parent)
         _send(writing, function)
     os.close(writing)
     answer: list[tuple[bool, Any]] = []  # the child's, once read (and the child reaped)
