@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from labdigest.write import trash_of
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_BENCH = REPO.parent / "shared" / "bench"
 WORK = REPO / "bench" / "work"
@@ -65,7 +67,7 @@ def timed(command: list[str], cwd: Path) -> tuple[float, int]:
     # A build deletes a stale folder (the last search index) in the background, after it
     # returns: the next step waits for that, so as not to be charged for it.
     deadline = time.monotonic() + 120
-    while (cwd / ".public.trash").exists() and time.monotonic() < deadline:
+    while trash_of(cwd / "public").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     LAST_OUTPUT["stdout"] = result.stdout
     if result.returncode != 0:

@@ -24,8 +24,8 @@ Texts = tuple[list[str], list[str]]
 def related(papers: tuple[Paper, ...], k: int = 5, cache: Cache | None = None) -> Links:
     """slug → up to k slugs of the most similar papers, most similar first; ties go to
     the slug that sorts first, so the result does not depend on the order of `papers`."""
-    ordered, texts, known = _cached(papers, k, cache)
-    return known[1] if known and known[0] == texts else _ranked(ordered, texts, k, cache)
+    with meanwhile(papers, k, cache) as links:
+        return links()
 
 
 @contextmanager

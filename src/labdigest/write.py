@@ -272,13 +272,7 @@ def _throw_away(stage: Stage, folder: str) -> None:
     last index, left by a build with search before one without (10,000 files for 10,000
     papers, seconds to delete on a disk). It is moved into the trash at once, and the
     trash is emptied by a process of its own (with what an interrupted one left)."""
-    if stage.trash is None:
-        shutil.rmtree(folder)
-        return
-    try:
-        stage.trash.mkdir(exist_ok=True)
-        os.rename(folder, stage.trash / secrets.token_hex(8))
-    except OSError:  # (the trash emptied meanwhile, or a file in its place)
+    if stage.trash is None or not _moved_into(stage.trash, folder):
         shutil.rmtree(folder)
         return
     try:
@@ -293,8 +287,20 @@ def _throw_away(stage: Stage, folder: str) -> None:
         shutil.rmtree(stage.trash, ignore_errors=True)
 
 
-def _trash_of(out: Path) -> Path:
-    """The folder a build of `out` empties in the background (see _throw_away)."""
+def _moved_into(trash: Path, folder: str) -> bool:
+    """Whether the folder could be moved into the trash (not when the trash was emptied
+    meanwhile, or a file is in its place)."""
+    try:
+        trash.mkdir(exist_ok=True)
+        os.rename(folder, trash / secrets.token_hex(8))
+    except OSError:
+        return False
+    return True
+
+
+def trash_of(out: Path) -> Path:
+    """The folder a build of `out` empties in the background (see _throw_away); the
+    bench waits for it to go."""
     return out.parent / f".{out.name}.trash"
 
 
@@ -429,7 +435,7 @@ def staged_output(out: Path) -> Iterator[Stage]:
     out = out.absolute()
     _recover(out)
     previous, previous_manifest = _aside(out), _manifest_path(_aside(out))
-    stage = Stage(out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}", _trash_of(out))
+    stage = Stage(out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}", trash_of(out))
     if previous.is_dir():
         os.rename(previous, stage.path)
         stage.known, folders = _load_manifest(previous_manifest)
