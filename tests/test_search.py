@@ -223,6 +223,14 @@ def wait_until(page: Any, expression: str, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
+def first_results_ms(page: Any) -> int:
+    """When this page view's first results were on screen, by the page's own clock. Waited
+    for before any selector is used: Playwright's selector engine is a script it injects
+    into the page, whose compiling would be charged to the page being measured."""
+    wait_until(page, "document.documentElement.dataset.firstResultsMs")
+    return int(page.evaluate("document.documentElement.dataset.firstResultsMs"))
+
+
 def result_titles(page: Any) -> list[str]:
     page.wait_for_selector("#search-results li.result", timeout=10_000)
     return [t.strip() for t in page.locator("#search-results li.result h2").all_inner_texts()]
@@ -267,14 +275,14 @@ def test_search_url_shows_the_expected_paper_first(
     page: Any, root_url: str, query: str, expected: Any
 ) -> None:
     page.goto(f"{root_url}search/?q={query.replace(' ', '+')}")
+    FIRST_RESULT_TIMES.append(first_results_ms(page))
     titles = result_titles(page)
     assert titles[0] == expected()
     assert page.input_value("#search-input") == query
-    FIRST_RESULT_TIMES.append(int(page.evaluate("document.documentElement.dataset.firstResultsMs")))
     assert page.locator("#search-results .excerpt mark").count() > 0  # matched terms highlighted
     page.goto(f"{root_url}search/?q={query.replace(' ', '+')}&sort=")
+    WARM_RESULT_TIMES.append(first_results_ms(page))
     assert result_titles(page)[0] == expected()
-    WARM_RESULT_TIMES.append(int(page.evaluate("document.documentElement.dataset.firstResultsMs")))
 
 
 @pytest.mark.browser
