@@ -331,6 +331,28 @@ def test_typing_updates_results_and_the_url(page: Any, root_url: str) -> None:
 
 
 @pytest.mark.browser
+def test_typing_before_pagefind_has_loaded_shows_results_once_it_has(
+    page: Any, root_url: str
+) -> None:
+    """On a slow connection a reader types before Pagefind's script is in: the search
+    waits for it (the page's error check fails on a search made without it)."""
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route("**/pagefind/pagefind.js", hold)
+    page.goto(f"{root_url}search/", wait_until="domcontentloaded")
+    page.fill("#search-input", "DepthMaster")
+    page.wait_for_timeout(400)  # the typing delay is over; Pagefind is still held back
+    assert held and page.locator("#search-results li.result").count() == 0
+    for route in held:
+        route.continue_()
+    wait_until(page, "document.querySelectorAll('#search-results li.result').length > 0")
+    assert result_titles(page)[0] == DEPTHMASTER_TITLE
+
+
+@pytest.mark.browser
 def test_header_box_leads_to_results(page: Any, root_url: str) -> None:
     page.goto(root_url)
     page.keyboard.press("/")

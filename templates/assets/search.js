@@ -114,6 +114,13 @@
     }
     const options = { filters };
     if (state.sort === "date") options.sort = { date: "desc" };
+    // A reader may type before Pagefind is in (a slow connection): the search waits for
+    // it. If it never loads, the page already says so.
+    try {
+      await pagefindReady;
+    } catch {
+      return;
+    }
     const search = await pagefind.search(state.q || null, options);
     performance.mark("search:searched");
     if (mine !== generation || !search) return;
