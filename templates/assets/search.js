@@ -22,7 +22,8 @@
     performance.mark("search:initialized");
   })();
   // The facet counts need every filter chunk; the URL's query needs its index chunks. Both
-  // are asked for as soon as Pagefind can, side by side, while the page is still parsing.
+  // are asked for as soon as Pagefind can, side by side, without waiting for the page's
+  // elements (the first search, made once they exist, finds its chunks in).
   const allFilters = pagefindReady.then(() => soon(() => pagefind.filters()));
   const queryLoaded = pagefindReady.then(() => state.q && soon(() => pagefind.preload(state.q)));
   allFilters.catch(() => {});  // a failure to load shows once, from the search below
