@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import shutil
 import stat
+import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import EXAMPLE_DIGEST, tree_bytes
-from labdigest import content, markup, render
+from labdigest import content, markup, render, write
 from labdigest.ingest import ingest
 
 
@@ -171,3 +175,34 @@ def test_nothing_readable_exits_1_with_the_file_named(tmp_path: Path, capsys: ob
     assert status == 1
     assert f"{chrome_only}: no papers found in this digest" in err
     assert not (tmp_path / "content" / "papers").exists()
+
+
+@pytest.mark.parametrize("unnamed", [True, False], ids=["unnamed-file", "temporary-file"])
+def test_a_new_file_appears_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
+) -> None:
+    """A new file is written unnamed and then named (where the file system can), else as a
+    temporary file renamed: either way it appears complete, and a write that fails (a full
+    disk) leaves no file and nothing half-written behind."""
+    monkeypatch.setattr(write, "_unnamed_files", unnamed and write._unnamed_files)
+    target = tmp_path / "papers" / "new-paper.md"
+    write.write_atomic(target, b"---\ntitle: A new paper\n---\n")
+    assert target.read_bytes() == b"---\ntitle: A new paper\n---\n"
+    assert [p.name for p in target.parent.iterdir()] == ["new-paper.md"]
+
+    def disk_full(handle: int, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(write, "_write_all", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        write.write_atomic(target.parent / "another.md", b"text")
+    assert [p.name for p in target.parent.iterdir()] == ["new-paper.md"]
+
+
+def test_unnamed_files_are_used_where_linux_offers_them(tmp_path: Path) -> None:
+    """On this machine (Linux, /proc mounted) new files take the one-step way: the test
+    above then covers both ways."""
+    if not (sys.platform == "linux" and os.path.isdir("/proc/self/fd")):
+        pytest.skip("not Linux with /proc")
+    write.write_atomic(tmp_path / "a.md", b"a")
+    assert write._unnamed_files
