@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup
 from pybtex.database import parse_string
 
 from conftest import REPO, add_front_matter, build_site, copy_site
-from labdigest import content
+from labdigest import content, feeds
 from labdigest.ingest import ingest
 from labdigest.related import related
 from labdigest.topics import paper_text_key
@@ -505,6 +505,17 @@ def test_papers_json_exports_every_paper(example_public: Path) -> None:
         record["url"] == f"https://digest.example.org/papers/{DEPTHMASTER}/"
         and len(record["related"]) == 5
     )
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3])
+def test_papers_json_holds_one_line_a_paper_for_any_number(count: int) -> None:
+    """Assembled in one join around its first and last lines: a site with no paper, one,
+    or a few gives valid JSON, one paper a line."""
+    records = [{"slug": f"paper-{n}", "title": f"Paper «{n}»"} for n in range(count)]
+    text = feeds.papers_json([feeds.papers_json_line(r) for r in records]).decode("utf-8")
+    assert json.loads(text) == {"papers": records}
+    assert text.startswith('{"papers": [\n') and text.endswith("\n]}\n")
+    assert sum('"slug"' in line for line in text.splitlines()) == count
 
 
 def test_long_abstracts_and_author_lists_fold(site: Path) -> None:
