@@ -81,16 +81,17 @@ def _create_whole(folder: str, target: str, data: bytes) -> bool:
         if error.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
             _unnamed_files = False  # not on this file system: ask no more
         return False
+    # Named through /proc (linkat's AT_EMPTY_PATH needs a privilege). A descriptor given
+    # makes os.link call linkat, which follows the link; the path is absolute, so which
+    # descriptor does not matter.
+    unnamed = f"/proc/self/fd/{handle}"
     try:
         _write_all(handle, data)
-        # Named through /proc (linkat's AT_EMPTY_PATH needs a privilege). A descriptor
-        # given makes os.link call linkat, which follows the link; the path is absolute,
-        # so which descriptor does not matter.
-        os.link(f"/proc/self/fd/{handle}", target, src_dir_fd=handle, follow_symlinks=True)
+        os.link(unnamed, target, src_dir_fd=handle, follow_symlinks=True)
     except FileExistsError:
         return False  # replaced the usual way, which keeps the old file's permissions
     except OSError as error:
-        if error.filename != f"/proc/self/fd/{handle}":
+        if error.filename != unnamed:
             raise  # writing failed (a full disk, say): the usual way would fail too
         _unnamed_files = False  # no /proc to name it through here: ask no more
         return False
@@ -286,6 +287,7 @@ def _remove_stale(stage: Stage) -> None:
     root = str(stage.path)
     ours = _folders_of(stage.manifest)
     emptied: set[str] = set()
+    stale_folders: list[str] = []
     for path in stage.known.keys() - stage.manifest.keys():
         with contextlib.suppress(FileNotFoundError, IsADirectoryError):
             os.unlink(f"{root}/{path}")  # (a folder there is new: its parent is listed)
@@ -300,9 +302,10 @@ def _remove_stale(stage: Stage) -> None:
             relative = f"{folder}/{entry.name}" if folder else entry.name
             if entry.is_dir(follow_symlinks=False):
                 if relative not in ours:
-                    _throw_away(stage, entry.path)
+                    stale_folders.append(entry.path)
             elif relative not in stage.manifest:
                 os.unlink(entry.path)
+    _throw_away(stage, stale_folders)
     for folder in sorted(emptied - ours, key=lambda f: f.count("/"), reverse=True):
         while folder not in ours:  # up to the first folder this build still uses
             with contextlib.suppress(OSError):  # gone already, or not empty
@@ -310,13 +313,18 @@ def _remove_stale(stage: Stage) -> None:
             folder = _parent(folder)
 
 
-def _throw_away(stage: Stage, folder: str) -> None:
-    """Remove a stale folder of the stage without waiting for it: most often Pagefind's
+def _throw_away(stage: Stage, folders: list[str]) -> None:
+    """Remove stale folders of the stage without waiting for them: most often Pagefind's
     last index, left by a build with search before one without (10,000 files for 10,000
-    papers, seconds to delete on a disk). It is moved into the trash at once, and the
-    trash is emptied by a process of its own (with what an interrupted one left)."""
-    if stage.trash is None or not _moved_into(stage.trash, folder):
-        shutil.rmtree(folder)
+    papers, seconds to delete on a disk). They are moved into the trash at once, and the
+    trash is emptied by one process of its own (with what an interrupted one left)."""
+    moved = False
+    for folder in folders:
+        if stage.trash is not None and _moved_into(stage.trash, folder):
+            moved = True
+        else:
+            shutil.rmtree(folder)
+    if not moved or stage.trash is None:
         return
     try:
         subprocess.Popen(
