@@ -4,9 +4,10 @@
 For each size (1,000 and 10,000 papers; 100,000 too with BENCH_LARGE=1) it measures ingest,
 a full build without search, search indexing alone, a full (clean) build with search, a
 rebuild with nothing changed, rebuilds after editing one paper, and labdigest's own peak
-memory;
-with Hugo installed it runs ../shared/bench/peers.sh on the same digest. It prints one
-table and writes it to bench/results.md.
+memory; with Hugo installed it runs ../shared/bench/peers.sh on the same digest. The clean
+builds and the peers' run in rounds (BENCH_ROUNDS, 3), back to back within a round, and
+the ratios are taken within each round: this machine's speed changes by half from one
+minute to the next. It prints one table and writes it to bench/results.md.
 
 Every tool builds into a new folder. Old bench folders are set aside during a run and
 deleted at its end: on this machine's ext4 (no journal), creating files in the minutes
@@ -20,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -34,6 +36,9 @@ TRASH = WORK / "trash"  # old bench folders, deleted when the run is over
 SETTLE_SECONDS = 360  # ext4 skips inodes freed within 60 s, or 360 s while not written back
 SETTLED_AT = WORK / "settled-at"  # when the file system is quiet again after a deletion
 PYTHON = sys.executable
+# Rounds of clean builds (labdigest's and the peers', back to back) per size, 100,000
+# papers aside (one: a round takes ten minutes there).
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
 
 LAST_OUTPUT = {"stdout": ""}
@@ -42,10 +47,10 @@ LAST_OUTPUT = {"stdout": ""}
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def stage_seconds(name: str) -> str:
+def stage_seconds(name: str) -> float | None:
     """A stage's time from the last labdigest run's summary lines ("related  2841 ms ...")."""
     match = re.search(rf"^{name}\s+(\d+) ms", LAST_OUTPUT["stdout"], re.M)
-    return f"{int(match.group(1)) / 1000:.2f}" if match else "-"
+    return int(match.group(1)) / 1000 if match else None
 
 
 def timed(command: list[str], cwd: Path) -> tuple[float, int]:
@@ -117,10 +122,43 @@ def bench_size(size: int) -> dict[str, str]:
     row: dict[str, str] = {"papers": f"{size:,}"}
     seconds, _ = timed(labdigest("ingest", "content/digests", "--date", "2026-03-11"), site)
     row["ingest"] = f"{seconds:.2f}"
-    seconds, peak = timed(labdigest("build", "--no-search"), site)
-    row["build, no search"] = f"{seconds:.2f}"
-    row["waited for related"] = stage_seconds("related")
-    row["peak MiB (no search)"] = f"{peak / 1024:.0f}"
+    rounds = [clean_builds(site, size) for _ in range(1 if size >= 100_000 else ROUNDS)]
+    for column in rounds[0]:
+        values = [r[column] for r in rounds if column in r]
+        if column.startswith("peak") or column == "index MiB":
+            row[column] = f"{max(values):.0f}" if column.startswith("peak") else f"{values[0]:.1f}"
+        else:
+            row[column] = f"{statistics.median(values):.2f}"
+    seconds, _ = timed(labdigest("build"), site)
+    row["rebuild, unchanged"] = f"{seconds:.2f}"
+    paper = next((site / "content" / "papers").glob("*.md"))
+    # The first rebuild after a clean build has no earlier site to stage in (a build
+    # writes into the site of two builds ago): it makes a new folder and hard-links the
+    # live site's unchanged files into it; later ones write into the older site.
+    edits = []
+    for _ in range(1 + ROUNDS):
+        paper.write_text(paper.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
+        seconds, _ = timed(labdigest("build", "--no-search"), site)
+        edits.append(seconds)
+    row["first rebuild, 1 edit, no search"] = f"{edits[0]:.2f}"
+    row["rebuild, 1 edit, no search"] = f"{statistics.median(edits[1:]):.2f}"
+    # The peers' columns last.
+    return {k: v for k, v in row.items() if k not in PEERS} | {k: row[k] for k in PEERS if k in row}
+
+
+PEERS = ["hugo", "pagefind on hugo", "build ÷ hugo", "build+search ÷ (hugo+pagefind)"]
+
+
+def clean_builds(site: Path, size: int) -> dict[str, float]:
+    """One round of the clean builds, labdigest's and the peers' back to back: the
+    machine's speed changes from minute to minute (by half, some days), so the ratios
+    are taken within a round and the table gives each column's median over the rounds."""
+    times: dict[str, float] = {}
+    without_outputs(site)
+    times["build, no search"], peak = timed(labdigest("build", "--no-search"), site)
+    if (waited := stage_seconds("related")) is not None:
+        times["waited for related"] = waited
+    times["peak MiB (no search)"] = peak / 1024
     pagefind = [
         PYTHON,
         "-m",
@@ -131,30 +169,25 @@ def bench_size(size: int) -> dict[str, str]:
         "--glob",
         "papers/*/index.html",
     ]
-    seconds, pagefind_peak = timed(pagefind, site)
-    row["search index"] = f"{seconds:.2f}"
+    times["search index"], pagefind_peak = timed(pagefind, site)
     without_outputs(site)
-    seconds, peak = timed(labdigest("build"), site)
-    row["build + search"] = f"{seconds:.2f}"
-    row["peak MiB (with Pagefind)"] = f"{max(peak, pagefind_peak) / 1024:.0f}"
+    times["build + search"], peak = timed(labdigest("build"), site)
+    times["peak MiB (with Pagefind)"] = max(peak, pagefind_peak) / 1024
     bundle = site / "public" / "pagefind"
     index_bytes = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
-    row["index MiB"] = f"{index_bytes / 2**20:.1f}"
-    seconds, _ = timed(labdigest("build"), site)
-    row["rebuild, unchanged"] = f"{seconds:.2f}"
-    paper = next((site / "content" / "papers").glob("*.md"))
-    # The first rebuild after a clean build has no earlier site to stage in (a build
-    # writes into the site of two builds ago): it makes a new folder and hard-links the
-    # live site's unchanged files into it; later ones write into the older site.
-    for column in ["first rebuild, 1 edit, no search", "rebuild, 1 edit, no search"]:
-        paper.write_text(paper.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
-        seconds, _ = timed(labdigest("build", "--no-search"), site)
-        row[column] = f"{seconds:.2f}"
-    row.update(peers(size))
-    return row
+    times["index MiB"] = index_bytes / 2**20
+    found = peers(size)
+    if "hugo" in found:
+        times["hugo"] = found["hugo"]
+        times["build ÷ hugo"] = times["build, no search"] / found["hugo"]
+    if "pagefind-on-hugo" in found:
+        times["pagefind on hugo"] = found["pagefind-on-hugo"]
+        peer = found["hugo"] + found["pagefind-on-hugo"]
+        times["build+search ÷ (hugo+pagefind)"] = times["build + search"] / peer
+    return times
 
 
-def peers(size: int) -> dict[str, str]:
+def peers(size: int) -> dict[str, float]:
     if shutil.which("hugo") is None:
         return {}
     env = {**ENV, "PAGEFIND": f"{PYTHON} -m pagefind_bin", "PYTHON": PYTHON}
@@ -170,12 +203,7 @@ def peers(size: int) -> dict[str, str]:
     for line in result.stdout.splitlines():
         name, _, seconds, _ = line.split()
         found[name] = float(seconds)
-    out = {}
-    if "hugo" in found:
-        out["hugo"] = f"{found['hugo']:.2f}"
-    if "pagefind-on-hugo" in found:
-        out["pagefind on hugo"] = f"{found['pagefind-on-hugo']:.2f}"
-    return out
+    return found
 
 
 def main() -> None:
@@ -187,18 +215,17 @@ def main() -> None:
         time.sleep(wait)
     sizes = [1_000, 10_000] + ([100_000] if os.environ.get("BENCH_LARGE") else [])
     rows = [bench_size(size) for size in sizes]
-    for row in rows:
-        if "hugo" in row:
-            row["build ÷ hugo"] = f"{float(row['build, no search']) / float(row['hugo']):.2f}"
-        if "pagefind on hugo" in row:
-            peer = float(row["hugo"]) + float(row["pagefind on hugo"])
-            row["build+search ÷ (hugo+pagefind)"] = f"{float(row['build + search']) / peer:.2f}"
     columns = list(dict.fromkeys(key for row in rows for key in row))
     lines = [
         "# labdigest benchmark",
         "",
         f"`make bench` on {os.cpu_count()} cores; seconds of wall time unless stated, all"
         " measured in one run (compare the ratios, not absolute times from another day).",
+        f"The clean builds (labdigest's with and without search, Hugo and Pagefind over its"
+        f" site) ran in {ROUNDS} rounds, each tool's builds back to back (one round at"
+        " 100,000 papers): each column is the median of the rounds (peak memory the"
+        " highest), and each ratio the median of the ratios within a round. Rebuilds after"
+        f" an edit: the median of {ROUNDS}.",
         "A clean build ranks related papers beside its topics and views: *waited for related*"
         " is the part of the build spent waiting for them.",
         "",
