@@ -32,7 +32,7 @@ def _renderer(linkify: bool, math: bool) -> MarkdownIt:
         md.enable("linkify")
         # Only URLs that carry a scheme (or www.) become links: a fuzzy match would turn
         # "model.py" or "e.g.ai" in an abstract into links to nowhere.
-        _linkify(md).set({"fuzzy_link": False, "fuzzy_email": False})
+        _linkify(md).set(_LINKIFY_OPTIONS)
     if math:
         # "$5 and $10" is money, not math: no space inside the dollars, no digit after.
         dollarmath_plugin(
@@ -45,9 +45,23 @@ def renderer() -> MarkdownIt:
     return _renderer(linkify=True, math=True)
 
 
+_LINKIFY_OPTIONS = {"fuzzy_link": False, "fuzzy_email": False}
+
+
 def _linkify(md: MarkdownIt) -> Any:
     assert md.linkify is not None  # linkify-it-py is a dependency
     return md.linkify
+
+
+@cache
+def _links() -> Any:
+    """linkify-it as the renderers' linkify rule has it (markdown-it makes a LinkifyIt()
+    with no options; _renderer sets these), for finding links without a renderer: ingest
+    escapes 10,000 abstracts in its workers, and each imported markdown-it for it (a
+    tenth of a second) where linkify-it alone takes a hundredth."""
+    from linkify_it import LinkifyIt
+
+    return LinkifyIt().set(_LINKIFY_OPTIONS)
 
 
 def _math_to_mathml(content: str, options: dict[str, Any]) -> str:
@@ -141,7 +155,7 @@ def _web_links(text: str, scheme_re: re.Pattern[str]) -> list[tuple[int, Any]] |
     lower = text.lower()
     if "www." in lower or "mailto:" in lower:
         return None
-    linkify = _linkify(_renderer(linkify=True, math=False))
+    linkify = _links()
     found: list[tuple[int, Any]] = []
     for scheme in scheme_re.finditer(text):
         if found and scheme.start() < found[-1][0] + len(found[-1][1].url):
@@ -238,7 +252,7 @@ def _url_spans(text: str) -> list[tuple[int, int]]:
     web = _web_link_spans(text)
     if web is not None:
         return web
-    matches = _linkify(renderer()).match(text) or []
+    matches = _links().match(text) or []
     return [(m.index, m.last_index) for m in matches]
 
 
