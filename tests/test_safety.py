@@ -431,6 +431,12 @@ def test_rebuilds_from_the_cache_and_kept_pages_equal_clean_builds(
         "deleted paper": lambda: next(
             p for p in sorted(papers.glob("*.md")) if p != paper
         ).unlink(),
+        # a paper taken out of its digest's manifest by hand: the digest's pages change
+        "manifest": lambda: replace(
+            next((site / "content/manifests").glob("*.yml")),
+            "- slug: foundpose-unseen-object-pose-estimation-with-foundation-features\n",
+            "- slug: foundpose-unseen-object-pose-estimation-with-foundation-features-x\n",
+        ),
         "card template": lambda: append(site / "templates/_card.html", "<!-- card -->\n"),
         "topic rule": lambda: replace(site / "site.toml", '"depth maps"', '"depth maps", "pose"'),
         # a damaged cache is recomputed, not trusted
@@ -460,6 +466,22 @@ def test_rebuilds_from_the_cache_and_kept_pages_equal_clean_builds(
     assert rendered["abstract again"] < rendered["title"] < rendered["card template"]
     assert rendered["card template"] > 67 + 12
     assert rendered["new paper"] < 45, rendered
+
+
+def test_files_a_build_does_not_read_leave_it_unchanged(site: Path) -> None:
+    """The fingerprint that tells a build there is nothing to do covers the content files
+    it reads: an editor's swap file or a note beside the papers is not a change."""
+    from labdigest.build import BuildOptions, build
+
+    options = BuildOptions(config_path=site / "site.toml", search=False)
+    build(options)
+    papers = site / "content" / "papers"
+    (papers / ".towards-exact-computation-of-inductive-bias.md.swp").write_bytes(b"\0swap")
+    (papers / "notes.txt").write_text("to read first\n", "utf-8")
+    assert build(options).unchanged
+    paper = papers / "towards-exact-computation-of-inductive-bias.md"
+    paper.write_text(paper.read_text("utf-8") + "\nEdited.\n", "utf-8")
+    assert not build(options).unchanged
 
 
 def test_an_output_folder_that_holds_other_files_is_refused_and_left_alone(

@@ -90,7 +90,10 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
         progress,
         lambda: "unchanged: nothing to rebuild" if report.unchanged else "changed",
     ):
-        inputs = fingerprint.compute(root, options.config_path, _options_key(options, out))
+        sources = content.scan(root / "content")
+        inputs = fingerprint.compute(
+            root, options.config_path, _options_key(options, out), sources.by_folder()
+        )
         previous = fingerprint.unchanged(out, inputs) if out.is_dir() else None
         report.unchanged = previous is not None
     if previous is not None:
@@ -112,13 +115,14 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
                 raise ConfigError(f"--base-url: {error}") from None
 
     with _stage(report, "content", progress, lambda: f"{report.papers} papers"):
-        library = content.load(root / "content", config, cache)
+        library = content.load(root / "content", config, cache, sources)
         report.papers = len(library.papers)
 
     # Related papers ranked from nothing (seconds on a large site) are ranked in a process
     # of their own while this one finds topics and makes views, which do not need them.
-    with related.meanwhile(library.papers, cache=cache) as related_links:
-        _build_site(options, out, config, library, cache, related_links, report, progress)
+    texts = topics.text_keys(library.papers)
+    with related.meanwhile(library.papers, cache=cache, keys=texts) as related_links:
+        _build_site(options, out, config, library, cache, texts, related_links, report, progress)
     summary = fingerprint.Summary(
         report.papers, report.files, list(report.topics.items()), report.indexed, report.warnings
     )
@@ -132,6 +136,7 @@ def _build_site(
     config: SiteConfig,
     library: Library,
     cache: Cache,
+    texts: dict[str, str],
     related_links: Callable[[], Links],
     report: BuildReport,
     progress: Progress,
@@ -140,7 +145,7 @@ def _build_site(
     folder that then becomes the output folder."""
     root = options.root
     with _stage(report, "topics", progress, lambda: f"{len(report.topics)} topics"):
-        topic_index = topics.assign(library, config.topics, cache)
+        topic_index = topics.assign(library, config.topics, cache, texts)
         report.topics = {t.slug: len(topic_index.papers_in[t.slug]) for t in topic_index.topics}
         report.warnings.extend(_warnings(report.topics, library))
 

@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -193,23 +194,43 @@ def read_text(path: Path) -> str:
         raise ContentError(f"not valid UTF-8 ({error.reason})", path, line) from None
 
 
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """The content files a build reads (by name, sorted), each with its file key: found
+    once, for the build's fingerprint and for reading them."""
+
+    papers: dict[str, FileKey]
+    manifests: dict[str, FileKey]
+
+    def by_folder(self) -> dict[str, dict[str, FileKey]]:
+        return {"papers": self.papers, "manifests": self.manifests}
+
+
+def scan(content_dir: Path) -> Sources:
+    return Sources(_scan(papers_dir(content_dir), ".md"), _scan(manifests_dir(content_dir), ".yml"))
+
+
 def load_papers(content_dir: Path, cache: Cache | None = None) -> list[Paper]:
-    return _load_papers(content_dir, cache)[0]
+    return _load_papers(content_dir, cache, _scan(papers_dir(content_dir), ".md"))[0]
 
 
-def _load_papers(content_dir: Path, cache: Cache | None) -> tuple[list[Paper], dict[str, str]]:
+def _load_papers(
+    content_dir: Path, cache: Cache | None, found: dict[str, FileKey]
+) -> tuple[list[Paper], dict[str, str]]:
     """The papers, and each one's source key (see Library.source_keys)."""
     folder = papers_dir(content_dir)
-    found = _scan(folder, ".md")
     papers = _load_files(folder, ".md", found, _read_paper, cache)
     where = folder.absolute()
     keys = {name.removesuffix(".md"): f"{where}/{name} {key}" for name, key in found.items()}
     return papers, keys
 
 
-def load_digests(content_dir: Path, cache: Cache | None = None) -> list[Digest]:
+def load_digests(
+    content_dir: Path, cache: Cache | None = None, found: dict[str, FileKey] | None = None
+) -> list[Digest]:
     folder = manifests_dir(content_dir)
-    return _load_files(folder, ".yml", _scan(folder, ".yml"), _read_manifest, cache)
+    found = _scan(folder, ".yml") if found is None else found
+    return _load_files(folder, ".yml", found, _read_manifest, cache)
 
 
 T = TypeVar("T", Paper, Digest)
@@ -257,9 +278,16 @@ def _read_manifest(path: Path) -> Digest:
     return parse_manifest(read_text(path), path)
 
 
-def load(content_dir: Path, config: SiteConfig, cache: Cache | None = None) -> Library:
-    papers, source_keys = _load_papers(content_dir, cache)
-    digests = load_digests(content_dir, cache)
+def load(
+    content_dir: Path,
+    config: SiteConfig,
+    cache: Cache | None = None,
+    sources: Sources | None = None,
+) -> Library:
+    """Every paper and digest of content_dir (those of `sources`, when it was scanned)."""
+    sources = sources or scan(content_dir)
+    papers, source_keys = _load_papers(content_dir, cache, sources.papers)
+    digests = load_digests(content_dir, cache, sources.manifests)
     _check_pinned_topics(papers, {t.slug for t in config.topics})
     papers.sort(key=lambda p: (_descending(p.date), p.slug))
     digests.sort(key=lambda d: (_descending(d.date), d.id))

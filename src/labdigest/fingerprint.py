@@ -9,6 +9,7 @@ import functools
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -48,16 +49,20 @@ def code_state() -> tuple[tuple[str, int, int], ...]:
     return tuple(_tree_state(PACKAGE))
 
 
-def compute(root: Path, config_path: Path, options: dict[str, object]) -> str:
+def compute(
+    root: Path,
+    config_path: Path,
+    options: dict[str, object],
+    content_files: Mapping[str, Mapping[str, tuple[int, int, int]]],
+) -> str:
+    """The fingerprint of these inputs; content_files are the content files the build
+    reads, by folder, each name with its file's size, time and inode (content.scan: the
+    build reads what it scanned, and 10,000 papers took a tenth of a second to scan)."""
     digest = hashlib.sha256()
     digest.update(json.dumps([__version__, options], sort_keys=True, default=str).encode())
     digest.update(config.read(config_path))
-    for folder in (
-        root / "content" / "papers",
-        root / "content" / "manifests",
-        root / "templates",
-    ):
-        digest.update(json.dumps(_tree_state(folder)).encode())
+    digest.update(json.dumps(sorted(content_files.items())).encode())
+    digest.update(json.dumps(_tree_state(root / "templates")).encode())
     digest.update(json.dumps(code_state()).encode())
     return digest.hexdigest()
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from labdigest import parallel
 from labdigest.cache import Cache
 from labdigest.models import Paper
-from labdigest.topics import paper_text_key
+from labdigest.topics import text_keys
 
 Links = dict[str, tuple[str, ...]]
 # The papers (slugs, in order) and the keys of their texts.
@@ -30,14 +30,17 @@ def related(papers: tuple[Paper, ...], k: int = 5, cache: Cache | None = None) -
 
 @contextmanager
 def meanwhile(
-    papers: tuple[Paper, ...], k: int = 5, cache: Cache | None = None
+    papers: tuple[Paper, ...],
+    k: int = 5,
+    cache: Cache | None = None,
+    keys: dict[str, str] | None = None,
 ) -> Iterator[Callable[[], Links]]:
     """related(papers, k, cache), as a function to call when the links are needed. When
     every paper is to be ranked from nothing and there are many, they are ranked in a
     process of its own while this one goes on (topics, views: they do not need the links).
     Cached links, and the few rows an edit moves, are worked out when asked for: forking
-    would cost more."""
-    ordered, texts, known = _cached(papers, k, cache)
+    would cost more. keys: topics.text_keys(papers), if already known."""
+    ordered, texts, known = _cached(papers, k, cache, keys)
     if known and known[0] == texts:
         links = known[1]
         yield lambda: links
@@ -49,12 +52,13 @@ def meanwhile(
 
 
 def _cached(
-    papers: tuple[Paper, ...], k: int, cache: Cache | None
+    papers: tuple[Paper, ...], k: int, cache: Cache | None, keys: dict[str, str] | None
 ) -> tuple[list[Paper], Texts, tuple[Texts, Links] | None]:
     """The papers in slug order, their texts, and the links cached with the texts they
     were ranked from."""
     ordered = sorted(papers, key=lambda p: p.slug)
-    texts = ([p.slug for p in ordered], [paper_text_key(p) for p in ordered])
+    keys = keys or text_keys(ordered)
+    texts = ([p.slug for p in ordered], [keys[p.slug] for p in ordered])
     known = cache.load("related-links", k) if cache else None
     return ordered, texts, known if isinstance(known, tuple) and len(known) == 2 else None
 
