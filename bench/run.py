@@ -38,7 +38,7 @@ SETTLED_AT = WORK / "settled-at"  # when the file system is quiet again after a 
 PYTHON = sys.executable
 # Rounds of clean builds (labdigest's and the peers', back to back) per size, 100,000
 # papers aside (one: a round takes ten minutes there).
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = max(1, int(os.environ.get("BENCH_ROUNDS", "3")))
 
 
 LAST_OUTPUT = {"stdout": ""}
