@@ -57,7 +57,7 @@ def _cached(
     """The papers in slug order, their texts, and the links cached with the texts they
     were ranked from."""
     ordered = sorted(papers, key=lambda p: p.slug)
-    keys = keys or text_keys(ordered)
+    keys = text_keys(ordered) if keys is None else keys
     texts = ([p.slug for p in ordered], [keys[p.slug] for p in ordered])
     known = cache.load("related-links", k) if cache else None
     return ordered, texts, known if isinstance(known, tuple) and len(known) == 2 else None

@@ -101,7 +101,7 @@ def assign(
         cache,
         "topic-phrases",
         repr(topics),
-        keys or text_keys(library.papers),
+        text_keys(library.papers) if keys is None else keys,
         lambda slugs: parallel.fork_map(find, slugs),
     )
     of_paper: dict[str, tuple[str, ...]] = {}
