@@ -193,7 +193,9 @@ def test_the_best_of_sparse_scores_are_those_of_the_same_scores_made_dense() -> 
         scores = np.where(
             generator.random((40, papers)) < density, generator.choice(values, (40, papers)), 0.0
         )
-        scores[np.arange(40), rows] = 0.95  # each paper's score against itself
+        # Each paper's score against itself: mostly the best of its row (vectors of
+        # length 1), but a ranking must not count on it.
+        scores[np.arange(40), rows] = generator.choice([0.95, 0.95, 0.25, 1e-7], 40)
         # In compressed rows, each row's cells in any order (as a sparse product leaves them).
         columns = [generator.permutation(np.flatnonzero(row)) for row in scores]
         data = np.concatenate([row[cells] for row, cells in zip(scores, columns, strict=True)])

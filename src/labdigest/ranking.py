@@ -367,22 +367,28 @@ def _top_of_product(
     """_top of the sparse scores of these rows against every paper (in compressed rows,
     in any order within a row), a paper's score against itself left out, without making
     them dense: the dense rows, mostly zeros, were most of the ranking's time and grew
-    with the square of the number of papers. Each row's nonzero scores are partitioned
-    to find its k-th best, and only the scores that may round to it or above are sorted."""
-    row_of_cell = np.repeat(np.arange(len(rows)), np.diff(pointers))
-    # A paper is not related to itself: that score counts as none.
-    data = np.where(columns == rows[row_of_cell], 0.0, data)
-    kth = np.zeros(len(rows))  # (a row of fewer than k scores: all of them count)
-    for row, (start, end) in enumerate(pairwise(pointers.tolist())):
-        if end - start >= k:
-            kth[row] = -np.partition(-data[start:end], k - 1)[k - 1]
-    # Rounding is monotonic: the k-th best rounded score is the k-th best score rounded,
-    # and a score 10^-SCORE_DIGITS below that one rounds below it.
-    candidate = np.flatnonzero(data >= kth[row_of_cell] - 10.0**-SCORE_DIGITS)
-    scores = np.round(data[candidate], SCORE_DIGITS)
-    columns, row_of_cell = columns[candidate], row_of_cell[candidate]
-    positive = scores > 0
-    scores, columns, row_of_cell = scores[positive], columns[positive], row_of_cell[positive]
+    with the square of the number of papers. Only the scores that may round to a row's
+    k-th best or above are sorted: the others are passed over in three C loops a row."""
+    margin = 10.0**-SCORE_DIGITS
+    kept = []
+    for start, end in pairwise(pointers.tolist()):
+        count = end - start
+        if count <= k + 1:
+            kept.append(np.arange(start, end))
+            continue
+        row = data[start:end]
+        # The (k+1)-th best with the paper itself among them is at most the k-th best
+        # without it, wherever the paper's own score ranks: a threshold that keeps every
+        # score that counts. Rounding is monotonic: the k-th best rounded score is the
+        # k-th best score rounded, and a score `margin` below that one rounds below it.
+        kth = np.partition(row, count - k - 1)[count - k - 1]
+        kept.append(np.flatnonzero(row >= kth - margin) + start)
+    candidate = np.concatenate(kept) if kept else np.empty(0, dtype=np.int64)
+    row_of_cell = np.repeat(np.arange(len(rows)), [len(cells) for cells in kept])
+    columns, scores = columns[candidate], np.round(data[candidate], SCORE_DIGITS)
+    # A paper is not related to itself, and a score that rounds to 0 relates nothing.
+    counted = (scores > 0) & (columns != rows[row_of_cell])
+    scores, columns, row_of_cell = scores[counted], columns[counted], row_of_cell[counted]
     order = np.lexsort((columns, -scores, row_of_cell))  # by row, best first, ties: column
     scores, columns, row_of_cell = scores[order], columns[order], row_of_cell[order]
     place_in_row = np.arange(len(row_of_cell)) - np.searchsorted(row_of_cell, row_of_cell)
