@@ -684,7 +684,7 @@ class Renderer:
 
     def render_template(self, name: str, context: dict[str, Any]) -> str:
         try:
-            return self.env.get_template(name).render(context)
+            return _rendered(self.env, self.env.get_template(name), context)
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(
                 error.message or "syntax error",
@@ -845,6 +845,18 @@ def _template_cache(cache: Cache | None) -> jinja2.BytecodeCache | None:
 
 def _bib(papers: Sequence[PaperView]) -> bytes:
     return "\n".join(p.bibtex for p in sorted(papers, key=lambda p: p.cite_key)).encode("utf-8")
+
+
+def _rendered(env: jinja2.Environment, template: jinja2.Template, values: dict[str, Any]) -> str:
+    """template.render(values), but for its copy of the globals into every context (through
+    a ChainMap, twice): a third of the time of a paper's card, rendered 20,000 times on a
+    large site. Jinja's low-level API, as Jinja renders an included template; the globals
+    are the environment's (no template is given globals of its own)."""
+    context = template.new_context({**env.globals, **values}, shared=True)
+    try:
+        return env.concat(template.root_render_func(context))
+    except Exception:
+        env.handle_exception()  # raises it again with the template's own line numbers
 
 
 def _template_position(traceback: Any, templates_dir: Path, name: str) -> tuple[str, int | None]:
