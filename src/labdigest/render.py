@@ -10,7 +10,7 @@ import hashlib
 import itertools
 import pickle
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -120,7 +120,7 @@ class Renderer:
             # Compiled templates are kept with the build cache (keyed by their source).
             bytecode_cache=_template_cache(cache),
         )
-        self.env.globals.update(site=self.site, config=config, card=self.card)
+        self.env.globals.update(site=self.site, config=config, card=self.card, cards=self.cards)
         self._cards: dict[CardKey, Markup] = {}
 
     # ---- the whole site ---------------------------------------------------------------
@@ -296,7 +296,7 @@ class Renderer:
                         "paper.html",
                         paper=view,
                         navs=[digest_nav(d, p, self.config.per_page) for d, p in places[slug]],
-                        related=[context.papers[s] for s in context.related.get(slug, ())],
+                        related=context.papers.listed(context.related.get(slug, ())),
                         description=view.teaser,
                         og_type="article",
                         json_ld=json_ld(self._scholarly_article(view)),
@@ -657,6 +657,23 @@ class Renderer:
             context = {"paper": paper, "heading": heading, "seen": seen, "new": new}
             self._cards[key] = Markup(self.render_template("_card.html", context))
         return self._cards[key]
+
+    def cards(self, papers: Sequence[PaperView], heading: str = "h3") -> Markup:
+        """The cards of a list of papers, each in a list item: a list page shows a hundred
+        cards, and a card called from the template's own loop cost more than the card
+        (Jinja wraps every call; a listed view was unpickled even when its card was made).
+        """
+        views: Mapping[str, PaperView]
+        if isinstance(papers, ViewList):
+            views, slugs = papers.views, papers.slugs
+        else:
+            views, slugs = {p.slug: p for p in papers}, tuple(p.slug for p in papers)
+        made = self._cards
+        items = []
+        for slug in slugs:
+            shown = made.get(_card_key(slug, heading)) or self.card(views[slug], heading)
+            items.append(f"<li>{shown}</li>\n")
+        return Markup("".join(items))
 
     def key_of(self, inputs: Iterable[str]) -> str:
         """A file's key: its inputs, and the templates, settings and labdigest."""
