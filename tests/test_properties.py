@@ -198,3 +198,15 @@ def test_feed_escaping_is_the_standard_library_s(text: str) -> None:
 
     assert feeds.escape(text) == escape(text)
     assert feeds.quoteattr(text) == quoteattr(text)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)) | TEXT)
+def test_the_words_of_a_text_are_those_the_word_pattern_finds(text: str) -> None:
+    """Topic phrases are matched on words split out of ASCII text without a regex: the
+    same words as the regex finds, in any text, ASCII or not."""
+    import re
+
+    from labdigest.topics import words_of
+
+    assert words_of(text) == re.findall(r"\w+", text)
+    assert words_of(text.lower()) == re.findall(r"\w+", text.lower())

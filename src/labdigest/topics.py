@@ -33,6 +33,19 @@ class TopicIndex:
 
 
 _WORD_RE = re.compile(r"\w+")
+# What \w is in ASCII: letters, digits and the underscore; every other ASCII character
+# separates words.
+_ASCII_SEPARATORS = str.maketrans(
+    {chr(c): " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")}
+)
+
+
+def words_of(text: str) -> list[str]:
+    r"""The words of a text, as re.findall(r"\w+") finds them: in ASCII text (most
+    abstracts), by turning the separators into spaces and splitting, in half the time."""
+    if text.isascii():
+        return text.translate(_ASCII_SEPARATORS).split()
+    return _WORD_RE.findall(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +70,11 @@ class PhraseIndex:
     def find(self, words: list[str]) -> dict[str, set[str]]:
         """topic slug → the phrases of it found in `words`."""
         found: dict[str, set[str]] = {}
-        for position, word in enumerate(words):
-            for phrase_words, phrase, topic in self.by_first_word.get(word, ()):
+        index = self.by_first_word
+        # Few words start a phrase: they are picked out in one comprehension, a quarter
+        # of the time of a loop that looks every word up.
+        for position in [i for i, word in enumerate(words) if word in index]:
+            for phrase_words, phrase, topic in index[words[position]]:
                 if tuple(words[position : position + len(phrase_words)]) == phrase_words:
                     found.setdefault(topic, set()).add(phrase)
         return found
@@ -92,7 +108,7 @@ def assign(
     by_slug = {paper.slug: paper for paper in library.papers}
 
     def find(slug: str) -> dict[str, tuple[str, ...]]:
-        found = phrase_index.find(_WORD_RE.findall(searchable_text(by_slug[slug])))
+        found = phrase_index.find(words_of(searchable_text(by_slug[slug])))
         # Sorted tuples, not sets: they pickle several times faster (and in one order).
         return {topic: tuple(sorted(phrases)) for topic, phrases in found.items()}
 
