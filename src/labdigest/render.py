@@ -739,6 +739,7 @@ class Renderer:
         abstract_html: str,
     ) -> PaperView:
         absolute_url = self.site.absolute(f"papers/{paper.slug}/")
+        abstract_text = plain_text(abstract_html)
         return PaperView(
             slug=paper.slug,
             title=paper.title,
@@ -761,8 +762,8 @@ class Renderer:
                 if d in digest_names  # a digest whose manifest is gone has no page to link
             ),
             abstract_html=Markup(abstract_html),  # markdown-it output, raw HTML off
-            abstract_text=plain_text(abstract_html),
-            teaser=teaser(plain_text(abstract_html)),
+            abstract_text=abstract_text,
+            teaser=teaser(abstract_text),
             details=details(paper),
             withdrawn=str(dict(paper.extra).get("withdrawn") or "") or None,
             notes_html=Markup(markup.render(paper.notes)) if paper.notes else None,
