@@ -93,6 +93,18 @@ def test_ctrl_c_is_left_to_the_build_by_its_worker_processes(
     assert signal.getsignal(signal.SIGINT) == signal.default_int_handler  # the build's own
 
 
+def test_a_warmed_up_map_works_out_its_first_item_here_and_the_rest_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pages' map renders its first page before forking (its templates then compile
+    once, not in each worker): the results must still come in the order of the items."""
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    done = parallel.fork_map(lambda item: (item, os.getpid()), range(40), min_items=1, warm_up=True)
+    assert [item for item, _ in done] == list(range(40))
+    assert done[0][1] == os.getpid()
+    assert all(pid != os.getpid() for _, pid in done[1:])
+
+
 WORKERS_THAT_WAIT = """
 import os, sys, time
 from pathlib import Path

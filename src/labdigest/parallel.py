@@ -58,10 +58,13 @@ def fork_map(
     *,
     min_items: int = MIN_ITEMS,
     meanwhile: Callable[[], None] = lambda: None,
+    warm_up: bool = False,
 ) -> list[R]:
     """[function(item) for item in items], on several cores when it pays: when there
     are at least min_items (fewer, larger items may pay too: pass a lower bound).
-    meanwhile() is run in this process while the workers work (first, when none do)."""
+    meanwhile() is run in this process while the workers work (first, when none do).
+    warm_up: the first item is worked out here before the workers are forked, so that
+    what it loads once (templates it compiles) is loaded once for all of them."""
     global _work
     count = workers()
     if (
@@ -77,12 +80,16 @@ def fork_map(
             if done % CHUNK == 0:
                 on_progress(done, len(items))
         return serial
+    first: list[R] = []
+    if warm_up and items:
+        first.append(function(items[0]))
+        items = items[1:]
     _work = (function, items)
     try:
         # Small chunks for few items, so that every worker gets a share.
         size = max(1, min(CHUNK, len(items) // (count * 4)))
         bounds = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
-        results: list[R] = []
+        results: list[R] = first
         pool = multiprocessing.get_context("fork").Pool(
             count, initializer=_start_worker, initargs=(os.getpid(),)
         )
@@ -91,7 +98,7 @@ def fork_map(
             meanwhile()
             for chunk in chunks:
                 results.extend(chunk)
-                on_progress(len(results), len(items))
+                on_progress(len(results), len(items) + len(first))
         return results
     finally:
         _work = None

@@ -186,7 +186,7 @@ class Renderer:
             return entry, self._both_cards(made)
 
         def make_views(slugs: list[str]) -> list[MadeView]:
-            views = parallel.fork_map(view, [by_slug[s] for s in slugs])
+            views = parallel.fork_map(view, [by_slug[s] for s in slugs], warm_up=True)
             for slug, (_, cards) in zip(slugs, views, strict=True):
                 self._keep_cards(slug, cards)
             return [entry for entry, _ in views]
@@ -321,6 +321,7 @@ class Renderer:
                     todo,
                     lambda done, total: progress.advance("render", done, total),
                     meanwhile=meanwhile,
+                    warm_up=True,  # the page templates compiled once, not in each worker
                 ),
                 strict=True,
             )
