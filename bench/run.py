@@ -77,6 +77,8 @@ def timed(command: list[str], cwd: Path) -> tuple[float, int]:
     LAST_OUTPUT["stdout"] = result.stdout
     if result.returncode != 0:
         sys.exit(f"failed: {' '.join(command)}\n{result.stderr}")
+    # A run takes minutes (35 with BENCH_LARGE): each step says what it measured.
+    print(f"  {cwd.name}: {' '.join(command[2:])}: {elapsed:.2f} s", file=sys.stderr, flush=True)
     return elapsed, int(report.read_text().split()[-1])
 
 
@@ -209,6 +211,7 @@ def peers(size: int) -> dict[str, float]:
     for line in result.stdout.splitlines():
         name, _, seconds, _ = line.split()
         found[name] = float(seconds)
+        print(f"  peers-{size}: {name}: {found[name]:.2f} s", file=sys.stderr, flush=True)
     return found
 
 
