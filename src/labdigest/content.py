@@ -285,7 +285,7 @@ def load(
     sources: Sources | None = None,
 ) -> Library:
     """Every paper and digest of content_dir (those of `sources`, when it was scanned)."""
-    sources = sources or scan(content_dir)
+    sources = scan(content_dir) if sources is None else sources
     papers, source_keys = _load_papers(content_dir, cache, sources.papers)
     digests = load_digests(content_dir, cache, sources.manifests)
     _check_pinned_topics(papers, {t.slug for t in config.topics})

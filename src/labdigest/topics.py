@@ -62,7 +62,7 @@ class PhraseIndex:
         index: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}
         for topic in topics:
             for phrase in topic.phrases:
-                words = tuple(_WORD_RE.findall(phrase.lower()))
+                words = tuple(words_of(phrase.lower()))
                 if words:
                     index.setdefault(words[0], []).append((words, " ".join(words), topic.slug))
         return cls({word: tuple(entries) for word, entries in index.items()})
