@@ -411,10 +411,17 @@ def test_an_older_labdigest_s_json_manifests_are_removed_by_the_next_build(site:
     assert (site / ".public.files").is_file()
 
 
+@pytest.mark.parametrize("large", [False, True], ids=["small site", "large site"])
 def test_rebuilds_from_the_cache_and_kept_pages_equal_clean_builds(
-    site: Path, tmp_path: Path
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, large: bool
 ) -> None:
+    """Also as a large site builds (forked workers; an edit's related papers ranked, and its
+    lists, feeds and machine files made, in processes of their own beside the paper pages)."""
+    from labdigest import parallel
     from labdigest.build import BuildOptions, build
+
+    if large:
+        monkeypatch.setattr(parallel, "MIN_ITEMS", 10)
 
     options = BuildOptions(config_path=site / "site.toml", search=False)
     papers = site / "content" / "papers"

@@ -72,6 +72,7 @@ class Context:
     lab_papers: list[str]  # the slugs of papers by a member of the lab
     input_keys: dict[str, str]  # paper slug → a digest of what its view is made from
     digest_keys: dict[str, str]  # digest id → a digest of its view but for its papers
+    views_made: int  # how many views were made, not taken from the build cache
 
 
 class MadeView(NamedTuple):
@@ -140,9 +141,9 @@ class Renderer:
         context = self._context(library, topics, related)
         others: list[OutputFile] = []
 
-        def other_files() -> None:
-            """Made here while the workers render the paper pages: the lists, feeds and
-            machine files take a core's seconds on a large site and need no paper page."""
+        def other_files() -> list[OutputFile]:
+            """The lists, feeds and machine files: they take a core's seconds on a large
+            site and need no paper page, so they are made beside the paper pages."""
             others.extend(self._topic_pages(context))
             others.extend(self._digest_pages(context))
             others.extend(self._site_pages(context))
@@ -150,8 +151,18 @@ class Renderer:
                 others.append(self.search_page(None, no_papers=not library.papers))
             others.extend(self._machine_files(context))
             others.extend(self._assets())
+            return others
 
-        return self._paper_pages(context, progress, meanwhile=other_files) + others
+        many = len(library.papers) >= parallel.MIN_ITEMS
+        if not many or context.views_made * 2 > len(library.papers):
+            # Most views made again (a new site, new templates or settings): most paper
+            # pages will be too, by the workers, while this process makes the other files
+            # from the cards made for the pages.
+            return self._paper_pages(context, progress, meanwhile=other_files) + others
+        # An edit: a few pages to render, but 10,000 papers' keys to work out and files to
+        # look up (0.3 s): the other files are made in a process of their own meanwhile.
+        with parallel.in_background(other_files) as made_elsewhere:
+            return self._paper_pages(context, progress, meanwhile=lambda: None) + made_elsewhere()
 
     def search_page(self, bundle: SearchBundle | None, *, no_papers: bool = False) -> OutputFile:
         """/search/; given the index's bundle, its <head> names Pagefind's first files. A
@@ -186,6 +197,7 @@ class Renderer:
             return entry, self._both_cards(made)
 
         def make_views(slugs: list[str]) -> list[MadeView]:
+            made_count.append(len(slugs))
             views = parallel.fork_map(view, [by_slug[s] for s in slugs], warm_up=True)
             for slug, (_, cards) in zip(slugs, views, strict=True):
                 self._keep_cards(slug, cards)
@@ -216,6 +228,7 @@ class Renderer:
         # come from the cache, and the others are made on every core.
         by_slug = {p.slug: p for p in library.papers}
         input_keys = {p.slug: inputs(p) for p in library.papers}
+        made_count: list[int] = []
         made = per_item(
             self.cache,
             "views",
@@ -247,12 +260,13 @@ class Renderer:
             lab_papers=[slug for slug, entry in made.items() if entry.by_member],
             input_keys=input_keys,
             digest_keys=digest_keys,
+            views_made=sum(made_count),
         )
 
     # ---- pages -------------------------------------------------------------------------
 
     def _paper_pages(
-        self, context: Context, progress: Progress, meanwhile: Callable[[], None]
+        self, context: Context, progress: Progress, meanwhile: Callable[[], object]
     ) -> list[OutputFile]:
         """Every paper's page and BibTeX. Their keys are worked out here, and only the
         files the staging folder does not already hold are rendered (on every core when
