@@ -353,6 +353,39 @@ def test_a_rebuild_with_nothing_changed_writes_nothing_and_a_change_rebuilds(
     assert (public / "topics/index.html").is_file()
 
 
+def test_a_look_ahead_at_the_staging_folder_is_used_only_if_no_build_ran_since(
+    site: Path,
+) -> None:
+    """write.precheck looks at the next staging folder before the build holds its lock: if
+    another build replaced that folder meanwhile, what it found is not used."""
+    from labdigest import write
+    from labdigest.build import BuildOptions, build
+
+    paper = site / "content/papers/towards-exact-computation-of-inductive-bias.md"
+    out = site / "public"
+
+    def edit_and_build(text: str) -> None:
+        paper.write_text(paper.read_text("utf-8") + text, "utf-8")
+        build(BuildOptions(config_path=site / "site.toml", search=False))
+
+    edit_and_build("\nOne.\n")
+    edit_and_build("\nTwo.\n")  # the site of "One" is the next staging folder
+    index = site / ".public.prev/index.html"
+    index.write_text("changed by hand", "utf-8")
+    early = write.precheck(out)
+    assert early.disturbed == frozenset({"index.html"})
+
+    def opened_with(checked: write.Precheck) -> frozenset[str] | None:
+        with pytest.raises(RuntimeError), write.staged_output(out, lambda: checked) as stage:
+            disturbed = stage.disturbed
+            raise RuntimeError("a failed build: the staging folder is dropped")
+        return disturbed
+
+    assert opened_with(early) == frozenset({"index.html"})
+    edit_and_build("\nThree.\n")  # another build, meanwhile: a new staging folder
+    assert opened_with(early) is None  # looked at again when opened
+
+
 def clean_copy_build(site: Path, target: Path) -> dict[str, bytes]:
     """The site's inputs built in a new folder: no cache, no earlier output."""
     fresh = target / "site"
@@ -363,13 +396,19 @@ def clean_copy_build(site: Path, target: Path) -> dict[str, bytes]:
     return tree_bytes(build_site(fresh, search=False))
 
 
+@pytest.mark.parametrize("large", [False, True], ids=["small site", "large site"])
 def test_what_no_build_made_is_gone_once_its_folder_is_staged_again(
-    site: Path, tmp_path: Path
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, large: bool
 ) -> None:
     """A build writes into the site of two builds ago and looks only through the folders
     changed since that site was made: files dropped in by hand, and a search index no
-    longer wanted, must still be gone from the result."""
+    longer wanted, must still be gone from the result, and a page changed by hand made
+    again. A large site's build looks at that folder ahead, while it reads the content."""
+    from labdigest import parallel
     from labdigest.build import BuildOptions, build
+
+    if large:
+        monkeypatch.setattr(parallel, "MIN_ITEMS", 10)
 
     paper = site / "content/papers/towards-exact-computation-of-inductive-bias.md"
     public = site / "public"
@@ -386,6 +425,11 @@ def test_what_no_build_made_is_gone_once_its_folder_is_staged_again(
     (public / "old-section/deep/page.html").write_text("x")
     (public / "papers/a-later-paper").mkdir()  # made by hand before the paper exists
     (public / "papers/a-later-paper/draft.html").write_text("x")
+    # An untouched paper's page and BibTeX, changed by hand (one as long as it was).
+    other = public / "papers/foundpose-unseen-object-pose-estimation-with-foundation-features"
+    (other / "index.html").write_text("defaced", "utf-8")
+    bib = (other / "cite.bib").read_bytes()
+    (other / "cite.bib").write_bytes(bib.replace(b"@misc", b"@book"))
     edit_and_build("\nThree.\n")
     assert tree_bytes(public) == clean_copy_build(site, tmp_path / "three")  # no pagefind/
     later = paper.read_text("utf-8").replace(

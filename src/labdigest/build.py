@@ -3,6 +3,7 @@ and reports one timed line per stage."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import gc
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labdigest import config as config_stage
-from labdigest import content, fingerprint, related, search, topics, write
+from labdigest import content, fingerprint, parallel, related, search, topics, write
 from labdigest.cache import Cache
 from labdigest.config import normalize_base_url
 from labdigest.errors import ConfigError, LabdigestError
@@ -105,6 +106,33 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
         return report
     fingerprint.forget(out)
     cache = Cache(root)
+    with contextlib.ExitStack() as background:
+        # The next staging folder's files (20,000 for 10,000 papers) are looked at in a
+        # process of its own while this one reads the content (see write.precheck).
+        checked = (
+            background.enter_context(parallel.in_background(lambda: write.precheck(out)))
+            if len(sources.papers) >= parallel.MIN_ITEMS
+            else None
+        )
+        _build_from(options, out, sources, cache, checked, report, progress)
+    summary = fingerprint.Summary(
+        report.papers, report.files, list(report.topics.items()), report.indexed, report.warnings
+    )
+    fingerprint.record(out, inputs, summary)
+    return report
+
+
+def _build_from(
+    options: BuildOptions,
+    out: Path,
+    sources: content.Sources,
+    cache: Cache,
+    checked: Callable[[], write.Precheck] | None,
+    report: BuildReport,
+    progress: Progress,
+) -> None:
+    """The build of the content found (sources), once the inputs are known to have changed."""
+    root = options.root
 
     with _stage(report, "config", progress, lambda: f"{options.config_path}"):
         config = config_stage.load(options.config_path)
@@ -122,30 +150,34 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
     # of their own while this one finds topics and makes views, which do not need them.
     texts = topics.text_keys(library.papers)
     with related.meanwhile(library.papers, cache=cache, keys=texts) as related_links:
-        _build_site(options, out, config, library, cache, texts, related_links, report, progress)
-    summary = fingerprint.Summary(
-        report.papers, report.files, list(report.topics.items()), report.indexed, report.warnings
-    )
-    fingerprint.record(out, inputs, summary)
-    return report
+        loaded = Loaded(library, texts, related_links, checked)
+        _build_site(options, out, config, cache, loaded, report, progress)
+
+
+@dataclass(slots=True)
+class Loaded:
+    """The content as read, and the work on it going on in other processes meanwhile."""
+
+    library: Library
+    texts: dict[str, str]  # topics.text_keys(library.papers)
+    related_links: Callable[[], Links]  # see related.meanwhile
+    checked: Callable[[], write.Precheck] | None  # see write.precheck
 
 
 def _build_site(
     options: BuildOptions,
     out: Path,
     config: SiteConfig,
-    library: Library,
     cache: Cache,
-    texts: dict[str, str],
-    related_links: Callable[[], Links],
+    loaded: Loaded,
     report: BuildReport,
     progress: Progress,
 ) -> None:
     """Topics, related papers, rendering, writing and the search index, into the staging
     folder that then becomes the output folder."""
-    root = options.root
+    root, library = options.root, loaded.library
     with _stage(report, "topics", progress, lambda: f"{len(report.topics)} topics"):
-        topic_index = topics.assign(library, config.topics, cache, texts)
+        topic_index = topics.assign(library, config.topics, cache, loaded.texts)
         report.topics = {t.slug: len(topic_index.papers_in[t.slug]) for t in topic_index.topics}
         report.warnings.extend(_warnings(report.topics, library))
 
@@ -161,7 +193,7 @@ def _build_site(
     indexing = options.search and bool(library.papers)
     # The staging folder opens before rendering: a page whose inputs are those of the file
     # already in it is kept rather than rendered again.
-    with write.build_lock(out), write.staged_output(out) as stage:
+    with write.build_lock(out), write.staged_output(out, loaded.checked) as stage:
         with _stage(
             report,
             "render",
@@ -179,7 +211,7 @@ def _build_site(
 
             def related_papers() -> Links:
                 with _stage(report, "related", progress, lambda: f"{related_count(links)} links"):
-                    links = related_links()
+                    links = loaded.related_links()
                 return links
 
             files = renderer.render_site(

@@ -159,16 +159,22 @@ class Stage:
     # the stage may be shared with the live site, so it is replaced, never written into.
     live: Path | None = None
     live_files: dict[str, list[Any]] = field(default_factory=dict)
+    # The known files no longer as recorded, when a Precheck found them; None: unknown,
+    # so each file is looked at when asked about.
+    disturbed: frozenset[str] | None = None
 
     def holds(self, path: str, key: str) -> bool:
         """Whether the folder holds `path` as made from `key`, untouched since (or now
         does: linked from the live site)."""
         known = self.known.get(path)
         if known is not None:
-            return (
-                len(known) > 3 and known[3] == key and _stat_matches(f"{self.path}/{path}", known)
-            )
+            return len(known) > 3 and known[3] == key and self._intact(path, known)
         return self.link_from_live(path, lambda entry: len(entry) > 3 and entry[3] == key)
+
+    def _intact(self, path: str, known: list[Any]) -> bool:
+        if self.disturbed is not None:
+            return path not in self.disturbed
+        return _stat_matches(f"{self.path}/{path}", known)
 
     def link_from_live(self, path: str, wanted: Callable[[list[Any]], bool]) -> bool:
         """Hard-link the live site's `path` in, if its manifest entry is as wanted and the
@@ -478,21 +484,62 @@ def check_output_folder(out: Path, site: Path) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Precheck:
+    """The next staging folder (the site of two builds ago) looked at ahead of time: which
+    of its manifest's files and folders changed since it was recorded."""
+
+    manifest: tuple[int, int, int] | None  # the manifest looked at (size, time, inode)
+    disturbed: frozenset[str]  # its files no longer as recorded
+    changed_folders: frozenset[str] | None  # see _changed_folders; None: unknown
+
+
+def precheck(out: Path) -> Precheck:
+    """What staged_output(out) would find out when it opens the stage: a large site's
+    build has it looked at in a process of its own while it reads the content (20,000
+    files and 10,000 folders to look at: 0.2 s for 10,000 papers)."""
+    previous, manifest = _aside(out.absolute()), _manifest_path(_aside(out.absolute()))
+    identity = _identity(manifest)
+    files, folders = _load_manifest(manifest)
+    disturbed = frozenset(
+        path for path, entry in files.items() if not _stat_matches(f"{previous}/{path}", entry)
+    )
+    changed = None if folders is None else frozenset(_changed_folders(previous, folders))
+    return Precheck(identity, disturbed, changed)
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
 @contextlib.contextmanager
-def staged_output(out: Path) -> Iterator[Stage]:
+def staged_output(out: Path, checked: Callable[[], Precheck] | None = None) -> Iterator[Stage]:
     """Yield the staging folder; if the block completes, it becomes `out`, and the site it
     replaces is kept aside as the next build's staging folder (deleting and rewriting
-    every file would cost more than the build itself on a large site)."""
+    every file would cost more than the build itself on a large site). checked() gives
+    precheck(out), taken earlier: used if the manifest it looked at is the one still
+    there (no other build ran meanwhile)."""
     out = out.absolute()
     _recover(out)
     previous, previous_manifest = _aside(out), _manifest_path(_aside(out))
     stage = Stage(out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}", trash_of(out))
     if previous.is_dir():
+        early = _checked_early(checked, previous_manifest)
         os.rename(previous, stage.path)
         stage.known, folders = _load_manifest(previous_manifest)
+        if early is not None:
+            stage.disturbed = early.disturbed
         if folders is not None:
             stage.known_folders = set(folders)
-            stage.changed_folders = _changed_folders(stage.path, folders)
+            stage.changed_folders = (
+                set(early.changed_folders)
+                if early is not None and early.changed_folders is not None
+                else _changed_folders(stage.path, folders)
+            )
     else:
         stage.path.mkdir(mode=0o755)
         stage.new = True
@@ -515,6 +562,17 @@ def staged_output(out: Path) -> Iterator[Stage]:
     finally:
         if stage.path.exists():
             shutil.rmtree(stage.path, ignore_errors=True)
+
+
+def _checked_early(checked: Callable[[], Precheck] | None, manifest: Path) -> Precheck | None:
+    """checked()'s precheck if it looked at this manifest, else None (look again)."""
+    if checked is None:
+        return None
+    try:
+        early = checked()
+    except Exception:  # (the process looking ahead was killed): only a head start lost
+        return None
+    return early if early.manifest is not None and early.manifest == _identity(manifest) else None
 
 
 def _aside(out: Path) -> Path:
