@@ -387,14 +387,12 @@ class Renderer:
             description=topic.description or topic.name,
             feeds=[feed],
         )
-        yield OutputFile(
-            f"topics/{topic.slug}/feed.xml",
-            self._feed(
-                title=f"{self.config.title}: {topic.name}",
-                subtitle=topic.description,
-                path=f"topics/{topic.slug}/",
-                papers=members,
-            ),
+        yield self._feed(
+            context,
+            title=f"{self.config.title}: {topic.name}",
+            subtitle=topic.description,
+            path=f"topics/{topic.slug}/",
+            papers=members,
         )
         yield self.keyed(
             f"topics/{topic.slug}/papers.bib",
@@ -550,11 +548,9 @@ class Renderer:
     def _machine_files(self, context: Context) -> Iterator[OutputFile]:
         # library order: newest first
         newest = context.papers.listed(itertools.islice(context.papers, feeds.FEED_LENGTH))
-        yield OutputFile(
-            "feed.xml",
-            self._feed(
-                title=self.config.title, subtitle=self.config.description, path="", papers=newest
-            ),
+        site = self.config
+        yield self._feed(
+            context, title=site.title, subtitle=site.description, path="", papers=newest
         )
         pages: list[tuple[str, str | None]] = [
             ("", None),
@@ -591,7 +587,18 @@ class Renderer:
         )
         yield OutputFile("papers.json", feeds.papers_json(list(lines.values())))
 
-    def _feed(self, *, title: str, subtitle: str, path: str, papers: Sequence[PaperView]) -> bytes:
+    def _feed(
+        self, context: Context, *, title: str, subtitle: str, path: str, papers: ViewList
+    ) -> OutputFile:
+        """path/feed.xml: the first papers of the list, kept while their views are."""
+        shown = papers[: feeds.FEED_LENGTH]
+        return self.keyed(
+            path + "feed.xml",
+            [title, subtitle, path, *(context.view_keys[s] for s in shown.slugs)],
+            lambda: self._atom(title=title, subtitle=subtitle, path=path, papers=shown),
+        )
+
+    def _atom(self, *, title: str, subtitle: str, path: str, papers: Sequence[PaperView]) -> bytes:
         entries = [
             feeds.FeedEntry(
                 id=self.site.feed_id(f"papers/{p.slug}/"),
