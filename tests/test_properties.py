@@ -201,6 +201,20 @@ def test_feed_escaping_is_the_standard_library_s(text: str) -> None:
 
 
 @given(st.text(alphabet=st.characters(max_codepoint=127)) | TEXT)
+def test_ascii_words_fold_only_text_that_is_not_ascii(text: str) -> None:
+    """Citation keys and slugs are made of a text's ASCII words; ASCII text is taken as it
+    is, without folding: the same words as folding every text gives."""
+    import re
+    import unicodedata
+
+    from labdigest.slugs import ascii_words
+
+    for sample in (text, text.encode("ascii", "ignore").decode("ascii")):
+        folded = unicodedata.normalize("NFKD", sample).encode("ascii", "ignore").decode()
+        assert ascii_words(sample) == re.findall(r"[a-z0-9]+", folded.lower())
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)) | TEXT)
 def test_the_words_of_a_text_are_those_the_word_pattern_finds(text: str) -> None:
     """Topic phrases are matched on words split out of ASCII text without a regex: the
     same words as the regex finds, in any text, ASCII or not."""

@@ -26,12 +26,16 @@ def escape(text: str) -> str:
 
 def year_of(paper: Paper) -> str:
     """The year it was first put on arXiv when the id says so (2501.xxxxx → 2025)."""
-    if paper.arxiv and re.match(r"^\d{4}\.", paper.arxiv):
+    if paper.arxiv and _NEW_ID.match(paper.arxiv):
         return f"20{paper.arxiv[:2]}"
-    if paper.arxiv and (match := re.search(r"/(\d{2})\d{5}$", paper.arxiv)):
+    if paper.arxiv and (match := _OLD_ID.search(paper.arxiv)):
         century = "19" if int(match.group(1)) > 90 else "20"
         return century + match.group(1)
     return paper.date[:4]
+
+
+_NEW_ID = re.compile(r"\d{4}\.")  # 2501.01234
+_OLD_ID = re.compile(r"/(\d{2})\d{5}$")  # math/0501001
 
 
 def base_key(paper: Paper) -> str:

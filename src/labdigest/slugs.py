@@ -21,8 +21,12 @@ RESERVED = frozenset(
 
 def ascii_words(text: str) -> list[str]:
     """'Über-fast 3D Pose!' → ['uber', 'fast', '3d', 'pose']"""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.findall(r"[a-z0-9]+", folded.lower())
+    if not text.isascii():  # (most titles and names are: nothing to fold)
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return _ASCII_WORD.findall(text.lower())
+
+
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
 
 
 def slugify(text: str, fallback: str = "paper") -> str:
