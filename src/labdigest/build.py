@@ -1,11 +1,9 @@
-"""The orchestrator: site.toml and content/ in, public/ out. It reads as the pipeline,
-and reports one timed line per stage."""
+"""The entry point of a build: site.toml and content/ in, public/ out. It first works
+out whether anything changed since the last build (the fingerprint: a scan of the
+content, no parsing); only then are the stages (pipeline.py) imported and run."""
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import functools
 import gc
 import time
 from collections.abc import Callable, Iterator
@@ -13,14 +11,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labdigest import config as config_stage
-from labdigest import content, fingerprint, parallel, related, search, topics, write
-from labdigest.cache import Cache
-from labdigest.config import normalize_base_url
-from labdigest.errors import ConfigError, LabdigestError
-from labdigest.models import UNSORTED_SLUG, Library, SiteConfig
+from labdigest import fingerprint, write
+from labdigest.errors import LabdigestError
 from labdigest.progress import SILENT, Progress
-from labdigest.related import Links
+from labdigest.sources import scan
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +44,7 @@ class BuildReport:
 
 
 @contextmanager
-def _stage(
+def timed_stage(
     report: BuildReport, name: str, progress: Progress, detail: Callable[[], str]
 ) -> Iterator[None]:
     started = time.perf_counter()
@@ -85,13 +79,13 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
     out = (options.out or root / "public").absolute()
     write.check_output_folder(out, root)
 
-    with _stage(
+    with timed_stage(
         report,
         "inputs",
         progress,
         lambda: "unchanged: nothing to rebuild" if report.unchanged else "changed",
     ):
-        sources = content.scan(root / "content")
+        sources = scan(root / "content")
         inputs = fingerprint.compute(
             root, options.config_path, _options_key(options, out), sources.by_folder()
         )
@@ -105,16 +99,10 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
             raise LabdigestError("--strict: " + "; ".join(report.warnings))
         return report
     fingerprint.forget(out)
-    cache = Cache(root)
-    with contextlib.ExitStack() as background:
-        # The next staging folder's files (20,000 for 10,000 papers) are looked at in a
-        # process of its own while this one reads the content (see write.precheck).
-        checked = (
-            background.enter_context(parallel.in_background(lambda: write.precheck(out)))
-            if len(sources.papers) >= parallel.MIN_ITEMS
-            else None
-        )
-        _build_from(options, out, sources, cache, checked, report, progress)
+    # The stages, imported only now: a build with nothing to do needs none of them.
+    from labdigest import pipeline
+
+    pipeline.run(options, out, sources, report, progress)
     summary = fingerprint.Summary(
         report.papers, report.files, list(report.topics.items()), report.indexed, report.warnings
     )
@@ -122,140 +110,5 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
     return report
 
 
-def _build_from(
-    options: BuildOptions,
-    out: Path,
-    sources: content.Sources,
-    cache: Cache,
-    checked: Callable[[], write.Precheck] | None,
-    report: BuildReport,
-    progress: Progress,
-) -> None:
-    """The build of the content found (sources), once the inputs are known to have changed."""
-    root = options.root
-
-    with _stage(report, "config", progress, lambda: f"{options.config_path}"):
-        config = config_stage.load(options.config_path)
-        if options.base_url is not None:
-            try:
-                config = dataclasses.replace(config, base_url=normalize_base_url(options.base_url))
-            except ValueError as error:
-                raise ConfigError(f"--base-url: {error}") from None
-
-    with _stage(report, "content", progress, lambda: f"{report.papers} papers"):
-        library = content.load(root / "content", config, cache, sources)
-        report.papers = len(library.papers)
-
-    # Related papers ranked from nothing (seconds on a large site) are ranked in a process
-    # of their own while this one finds topics and makes views, which do not need them.
-    texts = topics.text_keys(library.papers)
-    with related.meanwhile(library.papers, cache=cache, keys=texts) as related_links:
-        loaded = Loaded(library, texts, related_links, checked)
-        _build_site(options, out, config, cache, loaded, report, progress)
-
-
-@dataclass(slots=True)
-class Loaded:
-    """The content as read, and the work on it going on in other processes meanwhile."""
-
-    library: Library
-    texts: dict[str, str]  # topics.text_keys(library.papers)
-    related_links: Callable[[], Links]  # see related.meanwhile
-    checked: Callable[[], write.Precheck] | None  # see write.precheck
-
-
-def _build_site(
-    options: BuildOptions,
-    out: Path,
-    config: SiteConfig,
-    cache: Cache,
-    loaded: Loaded,
-    report: BuildReport,
-    progress: Progress,
-) -> None:
-    """Topics, related papers, rendering, writing and the search index, into the staging
-    folder that then becomes the output folder."""
-    root, library = options.root, loaded.library
-    with _stage(report, "topics", progress, lambda: f"{len(report.topics)} topics"):
-        topic_index = topics.assign(library, config.topics, cache, loaded.texts)
-        report.topics = {t.slug: len(topic_index.papers_in[t.slug]) for t in topic_index.topics}
-        report.warnings.extend(_warnings(report.topics, library))
-
-    if options.strict and report.warnings:
-        raise LabdigestError("--strict: " + "; ".join(report.warnings))
-
-    # Imported here, not at the top: markdown-it and Jinja take a fifth of a second to
-    # import, which a build with nothing to do should not pay (related.py imports numpy
-    # and SciPy only when it has papers to rank).
-    from labdigest.render import Renderer
-
-    # Pagefind refuses a site without pages to index: a new site, no digest yet.
-    indexing = options.search and bool(library.papers)
-    # The staging folder opens before rendering: a page whose inputs are those of the file
-    # already in it is kept rather than rendered again.
-    with write.build_lock(out), write.staged_output(out, loaded.checked) as stage:
-        with _stage(
-            report,
-            "render",
-            progress,
-            lambda: f"{report.pages} files, {report.kept} of them unchanged",
-        ):
-            templates = (root / "templates").absolute()
-            renderer = Renderer(
-                config,
-                templates,
-                reuse=stage.holds,
-                cache=cache,
-                store=functools.partial(write.store_file, stage),
-            )
-
-            def related_papers() -> Links:
-                with _stage(report, "related", progress, lambda: f"{related_count(links)} links"):
-                    links = loaded.related_links()
-                return links
-
-            files = renderer.render_site(
-                library, topic_index, related_papers, progress, search_page=not indexing
-            )
-            report.pages = len(files)
-            report.kept = sum(file.reused for file in files)
-        with _stage(
-            report,
-            "write",
-            progress,
-            lambda: f"{report.files} files, {stage.written} written → {out}",
-        ):
-            report.files = write.write_files(stage, files, progress)
-        if indexing:
-            with _stage(report, "search", progress, lambda: f"{report.indexed} papers indexed"):
-                progress.advance("search", 0, 1)
-                stats = search.index(stage.path, config.language)
-                report.indexed = stats.pages
-            if stats.pages != report.papers:
-                raise LabdigestError(
-                    f"Pagefind indexed {stats.pages} pages, expected {report.papers} papers"
-                )
-            # The search page names the index's first files, so it is written after them.
-            write.add_file(stage, renderer.search_page(stats.bundle))
-            report.files += 1
-
-
 def _options_key(options: BuildOptions, out: Path) -> dict[str, object]:
     return {"base_url": options.base_url, "search": options.search, "out": str(out)}
-
-
-def related_count(links: dict[str, tuple[str, ...]]) -> int:
-    return sum(len(v) for v in links.values())
-
-
-def _warnings(topic_counts: dict[str, int], library: Library) -> list[str]:
-    warnings = []
-    unsorted = topic_counts.get(UNSORTED_SLUG, 0)
-    if unsorted:
-        papers = "1 paper matches" if unsorted == 1 else f"{unsorted} papers match"
-        warnings.append(f"{papers} no topic (see /topics/{UNSORTED_SLUG}/)")
-    in_digest = {entry.slug for digest in library.digests for entry in digest.papers}
-    orphans = [p.slug for p in library.papers if p.slug not in in_digest]
-    if orphans:
-        warnings.append(f"{len(orphans)} papers are in no digest manifest, e.g. {orphans[0]}")
-    return warnings

@@ -7,7 +7,6 @@ is always safe, and a build with the cache makes the same bytes as one without."
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import shutil
 import zlib
@@ -21,15 +20,6 @@ from labdigest.write import write_atomic
 FOLDER = ".labdigest-cache"
 SHARDS = 16  # per-item caches are split so that a small change rewrites a small part
 T = TypeVar("T")
-
-# A file is taken to be unchanged while its size, modification time and inode are: the
-# test make and Hugo's file watcher use. Reading and hashing every file would cost more
-# than parsing the ones that changed.
-FileKey = tuple[int, int, int]
-
-
-def file_key(stat: os.stat_result) -> FileKey:
-    return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
 def _code_key() -> str:

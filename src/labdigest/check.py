@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from labdigest import config as config_stage
-from labdigest import content, topics
+from labdigest import content, sources, topics
 from labdigest.errors import LabdigestError
 from labdigest.models import UNSORTED_SLUG, Library, Paper, SiteConfig
 from labdigest.slugs import normalize_title
@@ -51,12 +51,12 @@ def check(config_path: Path, out: Path | None = None) -> CheckReport:
 
 def _check_content(content_dir: Path, config: SiteConfig, report: CheckReport) -> Library | None:
     papers: list[Paper] = []
-    for path in sorted(content.papers_dir(content_dir).glob("*.md")):
+    for path in sorted(sources.papers_dir(content_dir).glob("*.md")):
         try:
             papers.append(content.parse_paper(content.read_text(path), path))
         except LabdigestError as error:
             report.problems.append(str(error))
-    for path in sorted(content.manifests_dir(content_dir).glob("*.yml")):
+    for path in sorted(sources.manifests_dir(content_dir).glob("*.yml")):
         try:
             content.parse_manifest(content.read_text(path), path)
         except LabdigestError as error:

@@ -5,18 +5,17 @@ out as a file, so ingest writes exactly what build reads."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from labdigest import frontmatter, parallel
-from labdigest.cache import Cache, FileKey, file_key, per_item
+from labdigest.cache import Cache, per_item
 from labdigest.errors import ContentError
 from labdigest.models import Digest, Library, ManifestEntry, Paper, SiteConfig
 from labdigest.slugs import arxiv_base_id, is_safe_slug
+from labdigest.sources import FileKey, Sources, manifests_dir, papers_dir, scan, scan_folder
 
 KNOWN_FIELDS = (
     "title",
@@ -32,14 +31,6 @@ KNOWN_FIELDS = (
 LINK_KINDS = ("code", "project", "pdf", "other")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 URL_RE = re.compile(r"^https?://[^\s<>\"]+$")
-
-
-def papers_dir(content_dir: Path) -> Path:
-    return content_dir / "papers"
-
-
-def manifests_dir(content_dir: Path) -> Path:
-    return content_dir / "manifests"
 
 
 # ---- Paper <-> file text -------------------------------------------------------------
@@ -194,24 +185,8 @@ def read_text(path: Path) -> str:
         raise ContentError(f"not valid UTF-8 ({error.reason})", path, line) from None
 
 
-@dataclass(frozen=True, slots=True)
-class Sources:
-    """The content files a build reads (by name, sorted), each with its file key: found
-    once, for the build's fingerprint and for reading them."""
-
-    papers: dict[str, FileKey]
-    manifests: dict[str, FileKey]
-
-    def by_folder(self) -> dict[str, dict[str, FileKey]]:
-        return {"papers": self.papers, "manifests": self.manifests}
-
-
-def scan(content_dir: Path) -> Sources:
-    return Sources(_scan(papers_dir(content_dir), ".md"), _scan(manifests_dir(content_dir), ".yml"))
-
-
 def load_papers(content_dir: Path, cache: Cache | None = None) -> list[Paper]:
-    return _load_papers(content_dir, cache, _scan(papers_dir(content_dir), ".md"))[0]
+    return _load_papers(content_dir, cache, scan_folder(papers_dir(content_dir), ".md"))[0]
 
 
 def _load_papers(
@@ -229,26 +204,11 @@ def load_digests(
     content_dir: Path, cache: Cache | None = None, found: dict[str, FileKey] | None = None
 ) -> list[Digest]:
     folder = manifests_dir(content_dir)
-    found = _scan(folder, ".yml") if found is None else found
+    found = scan_folder(folder, ".yml") if found is None else found
     return _load_files(folder, ".yml", found, _read_manifest, cache)
 
 
 T = TypeVar("T", Paper, Digest)
-
-
-def _scan(folder: Path, suffix: str) -> dict[str, FileKey]:
-    """The folder's files ending in suffix (hidden ones and folders aside), by name,
-    sorted."""
-    if not folder.is_dir():
-        return {}
-    # Names as text, not Paths: sorting 10,000 Paths took a fifth of a second.
-    with os.scandir(folder) as entries:
-        found = {
-            entry.name: file_key(entry.stat())
-            for entry in entries
-            if entry.name.endswith(suffix) and not entry.name.startswith(".") and entry.is_file()
-        }
-    return {name: found[name] for name in sorted(found)}
 
 
 def _load_files(

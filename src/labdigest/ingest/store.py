@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labdigest import content, markup, parallel
+from labdigest import content, markup, parallel, sources
 from labdigest.cache import Cache
 from labdigest.errors import IngestError
 from labdigest.ingest.base import Entry
@@ -32,7 +32,7 @@ class PaperStore:
 
     def __init__(self, content_dir: Path, cache: Cache | None = None):
         self.content_dir = content_dir
-        self._papers_dir = str(content.papers_dir(content_dir))
+        self._papers_dir = str(sources.papers_dir(content_dir))
         self.papers = {p.slug: p for p in content.load_papers(content_dir, cache)}
         self.manifests = {d.id: d for d in content.load_digests(content_dir, cache)}
         # Papers added or changed and not yet written, and the raw abstracts of the new
@@ -105,7 +105,7 @@ class PaperStore:
         # file is not there yet (a re-ingest would take it for one deleted by hand).
         text: list[str] = []
         self._flush(meanwhile=lambda: text.append(content.manifest_to_text(manifest)))
-        _write_if_changed(content.manifests_dir(self.content_dir) / f"{digest_id}.yml", text[0])
+        _write_if_changed(sources.manifests_dir(self.content_dir) / f"{digest_id}.yml", text[0])
         self.manifests[digest_id] = manifest
         return report
 
