@@ -57,7 +57,7 @@ def fork_map(
     on_progress: Callable[[int, int], None] = lambda done, total: None,
     *,
     min_items: int = MIN_ITEMS,
-    meanwhile: Callable[[], object] = lambda: None,
+    meanwhile: Callable[[], None] = lambda: None,
     warm_up: bool = False,
 ) -> list[R]:
     """[function(item) for item in items], on several cores when it pays: when there

@@ -55,7 +55,7 @@ def _build_from(
     report: BuildReport,
     progress: Progress,
 ) -> None:
-    """The build of the content found (sources), once the inputs are known to have changed."""
+    """The settings and content read, then the site built from them."""
     root = options.root
 
     with timed_stage(report, "config", progress, lambda: f"{options.config_path}"):
@@ -70,8 +70,8 @@ def _build_from(
         library = content.load(root / "content", config, cache, sources)
         report.papers = len(library.papers)
 
-    # Related papers ranked from nothing (seconds on a large site) are ranked in a process
-    # of their own while this one finds topics and makes views, which do not need them.
+    # A large site's related papers are ranked in a process of their own while this one
+    # finds topics and makes views, which do not need them (see related.meanwhile).
     texts = topics.text_keys(library.papers)
     with related.meanwhile(library.papers, cache=cache, keys=texts) as related_links:
         loaded = Loaded(library, texts, related_links, checked)

@@ -139,30 +139,32 @@ class Renderer:
         the search index exists (see search_page). related() gives the related papers:
         it is asked for once the views are made (they may still be being ranked)."""
         context = self._context(library, topics, related)
-        others: list[OutputFile] = []
 
         def other_files() -> list[OutputFile]:
             """The lists, feeds and machine files: they take a core's seconds on a large
             site and need no paper page, so they are made beside the paper pages."""
-            others.extend(self._topic_pages(context))
-            others.extend(self._digest_pages(context))
-            others.extend(self._site_pages(context))
-            if search_page:
-                others.append(self.search_page(None, no_papers=not library.papers))
-            others.extend(self._machine_files(context))
-            others.extend(self._assets())
-            return others
+            search = [self.search_page(None, no_papers=not library.papers)] if search_page else []
+            return [
+                *self._topic_pages(context),
+                *self._digest_pages(context),
+                *self._site_pages(context),
+                *search,
+                *self._machine_files(context),
+                *self._assets(),
+            ]
 
         many = len(library.papers) >= parallel.MIN_ITEMS
         if not many or context.views_made * 2 > len(library.papers):
             # Most views made again (a new site, new templates or settings): most paper
             # pages will be too, by the workers, while this process makes the other files
             # from the cards made for the pages.
-            return self._paper_pages(context, progress, meanwhile=other_files) + others
+            others: list[OutputFile] = []
+            pages = self._paper_pages(context, progress, lambda: others.extend(other_files()))
+            return pages + others
         # An edit: a few pages to render, but 10,000 papers' keys to work out and files to
         # look up (0.3 s): the other files are made in a process of their own meanwhile.
         with parallel.in_background(other_files) as made_elsewhere:
-            return self._paper_pages(context, progress, meanwhile=lambda: None) + made_elsewhere()
+            return self._paper_pages(context, progress, lambda: None) + made_elsewhere()
 
     def search_page(self, bundle: SearchBundle | None, *, no_papers: bool = False) -> OutputFile:
         """/search/; given the index's bundle, its <head> names Pagefind's first files. A
@@ -266,7 +268,7 @@ class Renderer:
     # ---- pages -------------------------------------------------------------------------
 
     def _paper_pages(
-        self, context: Context, progress: Progress, meanwhile: Callable[[], object]
+        self, context: Context, progress: Progress, meanwhile: Callable[[], None]
     ) -> list[OutputFile]:
         """Every paper's page and BibTeX. Their keys are worked out here, and only the
         files the staging folder does not already hold are rendered (on every core when
@@ -548,9 +550,9 @@ class Renderer:
     def _machine_files(self, context: Context) -> Iterator[OutputFile]:
         # library order: newest first
         newest = context.papers.listed(itertools.islice(context.papers, feeds.FEED_LENGTH))
-        site = self.config
+        config = self.config
         yield self._feed(
-            context, title=site.title, subtitle=site.description, path="", papers=newest
+            context, title=config.title, subtitle=config.description, path="", papers=newest
         )
         pages: list[tuple[str, str | None]] = [
             ("", None),

@@ -552,18 +552,7 @@ def staged_output(out: Path, checked: Callable[[], Precheck] | None = None) -> I
     previous, previous_manifest = _aside(out), _manifest_path(_aside(out))
     stage = Stage(out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}", trash_of(out))
     if previous.is_dir():
-        early = _checked_early(checked, previous_manifest)
-        os.rename(previous, stage.path)
-        stage.known, folders = _load_manifest(previous_manifest)
-        if early is not None:
-            stage.disturbed = early.disturbed
-        if folders is not None:
-            stage.known_folders, stage.folder_times = set(folders), folders
-            stage.changed_folders = (
-                set(early.changed_folders)
-                if early is not None and early.changed_folders is not None
-                else _changed_folders(stage.path, folders)
-            )
+        _stage_previous(stage, previous, previous_manifest, checked)
     else:
         stage.path.mkdir(mode=0o755)
         stage.new = True
@@ -589,6 +578,24 @@ def staged_output(out: Path, checked: Callable[[], Precheck] | None = None) -> I
     finally:
         if stage.path.exists():
             shutil.rmtree(stage.path, ignore_errors=True)
+
+
+def _stage_previous(
+    stage: Stage, previous: Path, manifest: Path, checked: Callable[[], Precheck] | None
+) -> None:
+    """Make the site of two builds ago the stage: its manifest says what it holds, and
+    what changed in it since is looked at now, or taken from checked()'s look ahead."""
+    early = _checked_early(checked, manifest)
+    os.rename(previous, stage.path)
+    stage.known, folders = _load_manifest(manifest)
+    if early is not None:
+        stage.disturbed = early.disturbed
+    if folders is not None:
+        stage.known_folders, stage.folder_times = set(folders), folders
+        if early is not None and early.changed_folders is not None:
+            stage.changed_folders = set(early.changed_folders)
+        else:
+            stage.changed_folders = _changed_folders(stage.path, folders)
 
 
 def _checked_early(checked: Callable[[], Precheck] | None, manifest: Path) -> Precheck | None:
