@@ -14,8 +14,8 @@ import errno
 import fcntl
 import hashlib
 import itertools
+import marshal
 import os
-import pickle
 import secrets
 import shutil
 import subprocess
@@ -574,7 +574,7 @@ def staged_output(out: Path, checked: Callable[[], Precheck] | None = None) -> I
         stage.touched |= {_parent(folder) for folder in new_folders}
         times = _folder_times(out, ours, stage.unchanged_folder_times())
         record = {"files": stage.manifest, "folders": times}
-        write_atomic(_manifest_path(out), pickle.dumps(record, pickle.HIGHEST_PROTOCOL))
+        write_atomic(_manifest_path(out), marshal.dumps(record))
         for tree in (out, previous):  # JSON manifests of earlier labdigest versions: unread
             _legacy_manifest_path(tree).unlink(missing_ok=True)
     finally:
@@ -616,13 +616,15 @@ def _aside(out: Path) -> Path:
 
 
 def _manifest_path(tree: Path) -> Path:
-    # A pickle, as the build cache is: half the time of JSON for 20,000 entries, and
-    # written by labdigest only.
+    # In marshal's format: plain dicts, lists, text and numbers, written by labdigest only
+    # and read back by the same Python. A third of the time of a pickle (which remembers
+    # every string it wrote: 50 ms at the end of each build of 10,000 papers), a sixth of
+    # JSON's. A manifest it cannot read (another Python) only makes the build look.
     return tree.parent / f"{tree.name if tree.name.startswith('.') else '.' + tree.name}.files"
 
 
 def _legacy_manifest_path(tree: Path) -> Path:
-    """Where labdigest versions before the pickled manifest kept theirs (as JSON)."""
+    """Where labdigest versions before the marshalled manifest kept theirs (as JSON)."""
     return _manifest_path(tree).with_suffix(".files.json")
 
 
@@ -638,7 +640,7 @@ def _load_manifest(path: Path) -> tuple[dict[str, list[Any]], dict[str, int | No
     so that every folder is looked through)."""
     try:
         with open(path, "rb") as stream:
-            data = pickle.load(stream)
+            data = marshal.loads(stream.read())
         files, folders = data["files"], data["folders"]
     except Exception:  # missing, damaged, or from an older labdigest: look everywhere
         return {}, None
