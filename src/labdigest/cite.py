@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from labdigest.models import Paper
 from labdigest.slugs import ascii_words
@@ -45,12 +45,15 @@ def base_key(paper: Paper) -> str:
     return f"{author}{year_of(paper)}{word}"
 
 
-def citation_keys(papers: Iterable[Paper]) -> dict[str, str]:
+def citation_keys(
+    papers: Iterable[Paper], base_keys: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """slug → key. Papers that would share a key each get a suffix from their own slug,
-    so a key never depends on the order papers arrived in."""
+    so a key never depends on the order papers arrived in. base_keys: slug → base_key,
+    where already known."""
     by_key: dict[str, list[Paper]] = defaultdict(list)
     for paper in papers:
-        by_key[base_key(paper)].append(paper)
+        by_key[base_keys[paper.slug] if base_keys is not None else base_key(paper)].append(paper)
     keys = {}
     for key, group in by_key.items():
         for paper in group:

@@ -72,7 +72,7 @@ def _build_from(
 
     # A large site's related papers are ranked in a process of their own while this one
     # finds topics and makes views, which do not need them (see related.meanwhile).
-    texts = topics.text_keys(library.papers)
+    texts = library.text_keys or topics.text_keys(library.papers)
     with related.meanwhile(library.papers, cache=cache, keys=texts) as related_links:
         loaded = Loaded(library, texts, related_links, checked)
         _build_site(options, out, config, cache, loaded, report, progress)
@@ -83,7 +83,7 @@ class Loaded:
     """The content as read, and the work on it going on in other processes meanwhile."""
 
     library: Library
-    texts: dict[str, str]  # topics.text_keys(library.papers)
+    texts: dict[str, str]  # slug → topics.paper_text_key
     related_links: Callable[[], Links]  # see related.meanwhile
     checked: Callable[[], write.Precheck] | None  # see write.precheck
 
