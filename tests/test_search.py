@@ -170,11 +170,15 @@ def page(browser: Any) -> Iterator[Any]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    # Every page names the site's icon: no page view asks for a missing /favicon.ico.
+    icons: list[tuple[str, int]] = []
+    page.on("response", lambda r: "favicon" in r.url and icons.append((r.url, r.status)))
     yield page
     if not page.is_closed() and page.url.startswith("http"):
         assert page.evaluate("window.__cspViolations") == []
     context.close()
-    assert [e for e in errors if "favicon.ico" not in e and "404 (Not Found)" not in e] == []
+    assert [e for e in errors if "404 (Not Found)" not in e] == []
+    assert all(url.endswith("/assets/favicon.png") and status == 200 for url, status in icons)
 
 
 @pytest.fixture(scope="session")

@@ -288,6 +288,7 @@ class SiteUrls:
     style: str
     script: str
     search_script: str
+    icon: str
 
 
 class Site:
@@ -310,6 +311,7 @@ class Site:
             style=self.url("assets/style.css"),
             script=self.url("assets/site.js"),
             search_script=self.url("assets/search.js"),
+            icon=self.url("assets/favicon.png"),
         )
 
     def url(self, path: str = "") -> str:
