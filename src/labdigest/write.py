@@ -619,12 +619,13 @@ def _manifest_path(tree: Path) -> Path:
     # In marshal's format: plain dicts, lists, text and numbers, written by labdigest only
     # and read back by the same Python. A third of the time of a pickle (which remembers
     # every string it wrote: 50 ms at the end of each build of 10,000 papers), a sixth of
-    # JSON's. A manifest it cannot read (another Python) only makes the build look.
+    # JSON's. One it cannot read (another Python's, or an earlier labdigest's pickle)
+    # only makes the build look through the folder.
     return tree.parent / f"{tree.name if tree.name.startswith('.') else '.' + tree.name}.files"
 
 
 def _legacy_manifest_path(tree: Path) -> Path:
-    """Where labdigest versions before the marshalled manifest kept theirs (as JSON)."""
+    """Where labdigest versions before the binary manifest kept theirs (as JSON)."""
     return _manifest_path(tree).with_suffix(".files.json")
 
 
