@@ -210,6 +210,32 @@ def test_the_best_of_sparse_scores_are_those_of_the_same_scores_made_dense() -> 
     assert short_rows  # rows with fewer than k scores above zero were among them
 
 
+def test_the_block_product_is_scipys_product_block_after_block() -> None:
+    """Ranking many rows multiplies blocks of them into arrays made once: each block's
+    product must be SciPy's own, bit for bit (the same floats, summed in the same order),
+    however full the blocks before it left those arrays."""
+    import numpy as np
+    from scipy import sparse
+
+    from labdigest import ranking
+
+    generator = np.random.default_rng(11)
+    terms = sparse.random(200, 60, density=0.15, format="csr", random_state=generator)
+    kept = np.ones(200)
+    kept[5] = 0  # a paper with no terms: an empty row
+    matrix = (sparse.diags(kept) @ terms).tocsr()
+    matrix.eliminate_zeros()
+    product = ranking.BlockProduct(matrix.T.tocsr(), 32)
+    for rows in [np.arange(32), np.arange(190, 200), np.arange(0, 64, 2)[:32], np.array([5])]:
+        block = matrix[rows]
+        expected = block @ matrix.T.tocsr()
+        data, columns, pointers = product(block)
+        assert np.array_equal(pointers, expected.indptr)
+        assert np.array_equal(columns, expected.indices)
+        assert np.array_equal(data, expected.data)  # exactly: not merely close
+    assert product._out is not None  # the kernel was called, not SciPy's product
+
+
 def test_rebuilds_after_a_notes_or_an_abstract_edit_import_only_what_they_need(
     site: Path,
 ) -> None:

@@ -18,6 +18,7 @@ second, most of such a rebuild's ranking)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -328,16 +329,82 @@ def _rank_rows(matrix: Csr, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
         block[np.arange(len(rows)), rows] = -1.0  # a paper is not related to itself
         return _top(block, k) if len(rows) else _no_rows(k)
     scipy_matrix = matrix.scipy()
-    transposed = scipy_matrix.T.tocsr()
     rows_per_block = max(16, min(1024, BLOCK_CELLS // matrix.shape[0]))
+    product = BlockProduct(scipy_matrix.T.tocsr(), rows_per_block)
 
     def block_top(start: int) -> tuple[np.ndarray, np.ndarray]:
         block_rows = rows[start : start + rows_per_block]
-        product = scipy_matrix[block_rows] @ transposed
-        return _top_of_product(product.data, product.indices, product.indptr, block_rows, k)
+        data, columns, pointers = product(scipy_matrix[block_rows])
+        return _top_of_product(data, columns, pointers, block_rows, k)
 
     blocks = parallel.fork_map(block_top, range(0, len(rows), rows_per_block), min_items=4)
     return np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks])
+
+
+class BlockProduct:
+    """block @ right for blocks of up to `rows` rows, as SciPy's sparse product makes it
+    (the same kernel: the same sums, in the same order), as the data, columns and row
+    pointers of its compressed rows. SciPy's product first counts the block's nonzeros in
+    a pass of its own, then fills arrays made for them: fresh memory every block, faulted
+    in page by page. Its kernel is called here into arrays made once (in each process that
+    multiplies) with room for every cell of a block: a fifth to a quarter less time (6,000
+    rows of 100,000 papers on two cores: 1.62 -> 1.27 s). The arrays returned are views of
+    those: each block's are read before the next block is multiplied."""
+
+    def __init__(self, right: Any, rows: int):
+        self.right = right
+        self.rows = rows
+        self._out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def __call__(self, block: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        kernel = _csr_matmat()
+        index = self.right.indices.dtype
+        if (
+            kernel is None
+            or block.shape[0] > self.rows
+            or block.indices.dtype != index
+            or block.data.dtype != self.right.data.dtype
+        ):
+            product = block @ self.right
+            return product.data, product.indices, product.indptr
+        if self._out is None:
+            cells = self.rows * self.right.shape[1]  # no row holds more than every column
+            values = self.right.data.dtype
+            self._out = (
+                np.empty(self.rows + 1, index),
+                np.empty(cells, index),
+                np.empty(cells, values),
+            )
+        pointers, columns, data = self._out
+        count = block.shape[0]
+        right = self.right
+        kernel(
+            count,
+            right.shape[1],
+            block.indptr.astype(index),
+            block.indices,
+            block.data,
+            right.indptr,
+            right.indices,
+            right.data,
+            pointers[: count + 1],
+            columns,
+            data,
+        )
+        filled = int(pointers[count])
+        return data[:filled], columns[:filled], pointers[: count + 1]
+
+
+@functools.cache
+def _csr_matmat() -> Any:
+    """SciPy's kernel of the sparse product (private, but in every SciPy this needs, 1.11
+    to 1.17), or None where a SciPy no longer has it by that name: the product is then
+    SciPy's own."""
+    try:
+        from scipy.sparse import _sparsetools
+    except ImportError:
+        return None
+    return getattr(_sparsetools, "csr_matmat", None)
 
 
 def _scores_of_rows(matrix: Csr, rows: np.ndarray) -> np.ndarray:
