@@ -45,15 +45,12 @@ def base_key(paper: Paper) -> str:
     return f"{author}{year_of(paper)}{word}"
 
 
-def citation_keys(
-    papers: Iterable[Paper], base_keys: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """slug → key. Papers that would share a key each get a suffix from their own slug,
-    so a key never depends on the order papers arrived in. base_keys: slug → base_key,
-    where already known."""
+def citation_keys(papers: Iterable[Paper], base_keys: Mapping[str, str]) -> dict[str, str]:
+    """slug → key, from slug → base_key. Papers that would share a key each get a suffix
+    from their own slug, so a key never depends on the order papers arrived in."""
     by_key: dict[str, list[Paper]] = defaultdict(list)
     for paper in papers:
-        by_key[base_keys[paper.slug] if base_keys is not None else base_key(paper)].append(paper)
+        by_key[base_keys[paper.slug]].append(paper)
     keys = {}
     for key, group in by_key.items():
         for paper in group:

@@ -127,8 +127,7 @@ class Library:
     # cache of parsed papers rests on it too), and far quicker to compare than the papers.
     source_keys: dict[str, str] = field(default_factory=dict)
     # slug → topics.paper_text_key and → cite.citation_keys, as content.load works them
-    # out (from the build cache, for unchanged files); empty where a Library is made
-    # otherwise, and then worked out by whoever needs them.
+    # out (from the build cache, for unchanged files).
     text_keys: dict[str, str] = field(default_factory=dict)
     citation_keys: dict[str, str] = field(default_factory=dict)
 

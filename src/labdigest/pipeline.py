@@ -72,9 +72,8 @@ def _build_from(
 
     # A large site's related papers are ranked in a process of their own while this one
     # finds topics and makes views, which do not need them (see related.meanwhile).
-    texts = library.text_keys or topics.text_keys(library.papers)
-    with related.meanwhile(library.papers, cache=cache, keys=texts) as related_links:
-        loaded = Loaded(library, texts, related_links, checked)
+    with related.meanwhile(library.papers, cache=cache, keys=library.text_keys) as links:
+        loaded = Loaded(library, links, checked)
         _build_site(options, out, config, cache, loaded, report, progress)
 
 
@@ -83,7 +82,6 @@ class Loaded:
     """The content as read, and the work on it going on in other processes meanwhile."""
 
     library: Library
-    texts: dict[str, str]  # slug → topics.paper_text_key
     related_links: Callable[[], Links]  # see related.meanwhile
     checked: Callable[[], write.Precheck] | None  # see write.precheck
 
@@ -101,7 +99,7 @@ def _build_site(
     folder that then becomes the output folder."""
     root, library = options.root, loaded.library
     with timed_stage(report, "topics", progress, lambda: f"{len(report.topics)} topics"):
-        topic_index = topics.assign(library, config.topics, cache, loaded.texts)
+        topic_index = topics.assign(library, config.topics, cache, library.text_keys)
         report.topics = {t.slug: len(topic_index.papers_in[t.slug]) for t in topic_index.topics}
         report.warnings.extend(_warnings(report.topics, library))
 

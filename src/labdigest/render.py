@@ -180,7 +180,7 @@ class Renderer:
     ) -> Context:
         topic_views = {t.slug: self._topic_view(t, topics) for t in topics.topics}
         digest_names = {d.id: f"Digest of {format_date(d.date)}" for d in library.digests}
-        keys = library.citation_keys or cite.citation_keys(library.papers)
+        keys = library.citation_keys
 
         def view(paper: Paper) -> tuple[MadeView, tuple[Markup, Markup]]:
             abstract = markup.render(paper.body)
