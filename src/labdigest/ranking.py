@@ -23,7 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain, pairwise
+from itertools import chain
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -435,23 +435,18 @@ def _top_of_product(
     in any order within a row), a paper's score against itself left out, without making
     them dense: the dense rows, mostly zeros, were most of the ranking's time and grew
     with the square of the number of papers. Only the scores that may round to a row's
-    k-th best or above are sorted: the others are passed over in three C loops a row."""
+    k-th best or above are sorted, picked out of the whole block in one pass: a row's
+    sample bounds its k-th best from below (_kth_best_bounds), and a score `margin`
+    below that bound rounds below the k-th best."""
     margin = 10.0**-SCORE_DIGITS
-    kept = []
-    for start, end in pairwise(pointers.tolist()):
-        count = end - start
-        if count <= k + 1:
-            kept.append(np.arange(start, end))
-            continue
-        row = data[start:end]
-        # The (k+1)-th best with the paper itself among them is at most the k-th best
-        # without it, wherever the paper's own score ranks: a threshold that keeps every
-        # score that counts. Rounding is monotonic: the k-th best rounded score is the
-        # k-th best score rounded, and a score `margin` below that one rounds below it.
-        kth = np.partition(row, count - k - 1)[count - k - 1]
-        kept.append(np.flatnonzero(row >= kth - margin) + start)
-    candidate = np.concatenate(kept) if kept else np.empty(0, dtype=np.int64)
-    row_of_cell = np.repeat(np.arange(len(rows)), [len(cells) for cells in kept])
+    lengths = np.diff(pointers)
+    # The (k+1)-th best with the paper itself among them is at most the k-th best
+    # without it, wherever the paper's own score ranks: a bound that keeps every score
+    # that counts. Rounding is monotonic: the k-th best rounded score is the k-th best
+    # score rounded, and a score `margin` below it rounds below it.
+    bounds = _kth_best_bounds(data, pointers[:-1], lengths, k + 1) - margin
+    candidate = np.flatnonzero(data >= np.repeat(bounds, lengths))
+    row_of_cell = np.searchsorted(pointers, candidate, side="right") - 1
     columns, scores = columns[candidate], np.round(data[candidate], SCORE_DIGITS)
     # A paper is not related to itself, and a score that rounds to 0 relates nothing.
     counted = (scores > 0) & (columns != rows[row_of_cell])
@@ -465,6 +460,30 @@ def _top_of_product(
     top_columns[row_of_cell[best], place_in_row[best]] = columns[best]
     top_scores[row_of_cell[best], place_in_row[best]] = scores[best]
     return top_columns, top_scores
+
+
+def _kth_best_bounds(
+    data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, kth: int
+) -> np.ndarray:
+    """For each row (data[start:start + length]), a number at most its kth best value:
+    the kth best of some distinct cells spread along it (the kth best of some of a row's
+    values is at most the kth best of all of them); -inf for a row of at most kth cells,
+    all of which count. One partition for all the rows of a block, where a partition of
+    each row in turn took a Python loop and a copy of every row. A larger sample costs
+    more to partition but leaves fewer scores to sort: about sqrt(8 * kth * length)
+    cells (measured: 300 of rows of 2,000 scores, 1,000 of rows of 20,000)."""
+    mean_length = float(lengths.mean()) if len(lengths) else 0.0
+    size = max(kth, min(2048, int(np.sqrt(8 * kth * mean_length))))
+    step = np.arange(size)
+    # Rows of at most `size` cells give every cell; longer ones every (length/size)-th
+    # (distinct cells: the step is at least 1).
+    offsets = np.where(lengths[:, None] <= size, step, (step * lengths[:, None]) // size)
+    present = step < lengths[:, None]
+    sample = np.full((len(lengths), size), -np.inf)
+    sample[present] = data[(starts[:, None] + offsets)[present]]
+    bounds: np.ndarray = np.partition(sample, size - kth, axis=1)[:, size - kth]
+    bounds[lengths <= kth] = -np.inf
+    return bounds
 
 
 def _top(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
