@@ -210,6 +210,59 @@ def test_the_best_of_sparse_scores_are_those_of_the_same_scores_made_dense() -> 
     assert short_rows  # rows with fewer than k scores above zero were among them
 
 
+def test_each_paper_keeps_its_most_telling_terms_however_its_rows_are_chunked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the cells at or above their row's TERMS_PER_PAPER-th weight are sorted: the
+    terms kept, their weights and their order (heaviest first, ties to the lower column)
+    must be those of sorting every cell, in rows shorter and longer than that, with ties
+    at the last place kept, and rows partitioned a few at a time."""
+    import numpy as np
+
+    from labdigest import ranking
+
+    generator = np.random.default_rng(5)
+    papers, width = 40, 90
+    lengths = generator.choice([0, 3, 24, 25, 40, 80], papers)
+    rows = [np.sort(generator.choice(width, size, replace=False)) for size in lengths]
+    counts = ranking.Csr(
+        generator.choice([1, 1, 2, 3, 4, 5], int(lengths.sum())).astype(np.int32),  # ties
+        np.concatenate(rows).astype(np.int32),
+        np.concatenate([[0], np.cumsum(lengths)]),
+        (papers, width),
+    )
+    idf = generator.choice(np.linspace(1.0, 4.0, 12), width)
+
+    def every_cell_sorted() -> ranking.Csr:
+        row_index = np.repeat(np.arange(papers), lengths)
+        weights = (1.0 + np.log(counts.data)) * idf[counts.indices]
+        order = np.lexsort((counts.indices, -weights, row_index))  # every cell sorted
+        taken: dict[int, int] = {}
+        chosen = []
+        for cell in order.tolist():  # each row's first TERMS_PER_PAPER
+            row = int(row_index[cell])
+            taken[row] = taken.get(row, 0) + 1
+            if taken[row] <= ranking.TERMS_PER_PAPER:
+                chosen.append(cell)
+        chosen_rows = row_index[chosen]
+        values = weights[chosen]
+        norms = np.sqrt(np.bincount(chosen_rows, weights=values * values, minlength=papers))
+        norms[norms == 0] = 1.0
+        pointers = np.concatenate([[0], np.cumsum(np.bincount(chosen_rows, minlength=papers))])
+        return ranking.Csr(
+            values / norms[chosen_rows], counts.indices[chosen], pointers, counts.shape
+        )
+
+    expected = every_cell_sorted()
+    for rows_at_once in (3, 7, 8192):
+        monkeypatch.setattr(ranking, "ROWS_AT_ONCE", rows_at_once)
+        found = ranking._tfidf(counts, idf)
+        assert np.array_equal(found.indptr, expected.indptr), rows_at_once
+        assert np.array_equal(found.indices, expected.indices), rows_at_once
+        assert np.array_equal(found.data, expected.data), rows_at_once
+    assert (np.diff(expected.indptr) == ranking.TERMS_PER_PAPER).sum() > 5  # rows were cut
+
+
 def test_the_block_product_is_scipys_product_block_after_block() -> None:
     """Ranking many rows multiplies blocks of them into arrays made once: each block's
     product must be SciPy's own, bit for bit (the same floats, summed in the same order),

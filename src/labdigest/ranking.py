@@ -105,6 +105,7 @@ MOST_MOVED = 0.05
 # Up to this many rows are scored with NumPy (a loop over their terms), more with SciPy.
 FEW_ROWS = 64
 SHARE = 1000  # papers whose terms one worker counts at a time
+ROWS_AT_ONCE = 8192  # rows of term weights padded into one array (tens of MiB)
 
 
 class Csr(NamedTuple):
@@ -542,14 +543,39 @@ def _idf(counts: Csr) -> np.ndarray:
     return idf
 
 
+def _kth_largest(values: np.ndarray, indptr: np.ndarray, kth: int) -> np.ndarray:
+    """Each row's kth largest value (rows as compressed rows give them), or -inf for a
+    row of at most kth values. Rows are partitioned ROWS_AT_ONCE at a time, padded with
+    -inf to the longest of them."""
+    lengths = np.diff(indptr)
+    result = np.full(len(lengths), -np.inf)
+    for start in range(0, len(lengths), ROWS_AT_ONCE):
+        part = lengths[start : start + ROWS_AT_ONCE]
+        width = int(part.max(initial=0))
+        if width <= kth:
+            continue
+        padded = np.full((len(part), width), -np.inf)
+        padded[np.arange(width) < part[:, None]] = values[indptr[start] : indptr[start + len(part)]]
+        place = width - kth  # of the kth largest, in each row's ascending order
+        result[start : start + len(part)] = np.partition(padded, place, axis=1)[:, place]
+    result[lengths <= kth] = -np.inf
+    return result
+
+
 def _tfidf(counts: Csr, idf: np.ndarray) -> Csr:
     """Each row's TERMS_PER_PAPER heaviest terms (ties: the term that sorts first),
     weighted and scaled to length 1. A row's values and their order depend only on its
     counts and the idf of its terms: a row made again in a rebuild is bit for bit the one
     a clean build makes, and so are the sums over it."""
-    row_index = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+    lengths = np.diff(counts.indptr)
+    row_index = np.repeat(np.arange(counts.shape[0]), lengths)
     col_index = counts.indices.astype(np.int64)
     weights = (1.0 + np.log(counts.data)) * idf[col_index]
+    # Only the cells at or above their row's TERMS_PER_PAPER-th weight can be kept: they
+    # alone are sorted (a quarter of the cells: the sort was most of this function's time).
+    threshold = _kth_largest(weights, counts.indptr, TERMS_PER_PAPER)
+    candidate = np.flatnonzero(weights >= np.repeat(threshold, lengths))
+    row_index, col_index, weights = row_index[candidate], col_index[candidate], weights[candidate]
     order = np.lexsort((col_index, -weights, row_index))
     row_index, col_index, weights = row_index[order], col_index[order], weights[order]
     starts = np.searchsorted(row_index, row_index, side="left")
