@@ -298,8 +298,12 @@ def test_two_word_phrase_ranks_papers_with_both_words(page: Any, root_url: str) 
 
 
 @pytest.mark.browser
-def test_topic_filter_narrows_results_and_lives_in_the_url(page: Any, root_url: str) -> None:
-    page.goto(f"{root_url}search/?q=estimation")
+@pytest.mark.parametrize("served", ["root_url", "subpath_url"])
+def test_topic_filter_narrows_results_and_lives_in_the_url(
+    page: Any, served: str, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue(served)
+    page.goto(f"{url}search/?q=estimation")
     result_titles(page)
     before = result_count(page)
     page.locator("#facet-topic label", has_text="Depth estimation").locator("input").check()
@@ -314,7 +318,7 @@ def test_topic_filter_narrows_results_and_lives_in_the_url(page: Any, root_url: 
         .inner_text()
     )
     assert int(facet_count) == after
-    assert "topic=Depth+estimation" in page.url
+    assert page.url.startswith(f"{url}search/?") and "topic=Depth+estimation" in page.url
     page.reload()  # the filtered search can be shared as it is
     result_titles(page)
     assert result_count(page) == after
@@ -326,11 +330,15 @@ def test_topic_filter_narrows_results_and_lives_in_the_url(page: Any, root_url: 
 
 
 @pytest.mark.browser
-def test_typing_updates_results_and_the_url(page: Any, root_url: str) -> None:
-    page.goto(f"{root_url}search/")
+@pytest.mark.parametrize("served", ["root_url", "subpath_url"])
+def test_typing_updates_results_and_the_url(
+    page: Any, served: str, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue(served)
+    page.goto(f"{url}search/")
     page.fill("#search-input", "grokking")
     wait_until(page, "document.querySelectorAll('#search-results li.result').length > 0")
-    assert page.url.endswith("/search/?q=grokking")
+    assert page.url == f"{url}search/?q=grokking"
     assert result_titles(page)[0].startswith("Benign Overfitting")
 
 
@@ -357,13 +365,17 @@ def test_typing_before_pagefind_has_loaded_shows_results_once_it_has(
 
 
 @pytest.mark.browser
-def test_header_box_leads_to_results(page: Any, root_url: str) -> None:
-    page.goto(root_url)
+@pytest.mark.parametrize("served", ["root_url", "subpath_url"])
+def test_header_box_leads_to_results(
+    page: Any, served: str, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue(served)
+    page.goto(url)
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.id") == "site-search"
     page.keyboard.type("fisheye")
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/search/\?q=fisheye$"))
+    page.wait_for_url(f"{url}search/?q=fisheye")
     assert result_titles(page)[0] == only_in_one_abstract("fisheye")
 
 
