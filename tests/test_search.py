@@ -218,6 +218,13 @@ def subpath_url(subpath_site: Path) -> Iterator[str]:
     server.shutdown()
 
 
+@pytest.fixture(params=["root_url", "subpath_url"])
+def served_url(request: pytest.FixtureRequest) -> str:
+    """The example site's URL, served at the root and under /digest/: a test that takes
+    it runs against both."""
+    return str(request.getfixturevalue(request.param))
+
+
 def wait_until(page: Any, expression: str, timeout: float = 10.0) -> None:
     """Poll a JavaScript expression. Playwright's wait_for_function compiles its predicate
     with `new Function` inside the page, which the site's CSP rightly refuses."""
@@ -298,12 +305,8 @@ def test_two_word_phrase_ranks_papers_with_both_words(page: Any, root_url: str) 
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("served", ["root_url", "subpath_url"])
-def test_topic_filter_narrows_results_and_lives_in_the_url(
-    page: Any, served: str, request: pytest.FixtureRequest
-) -> None:
-    url = request.getfixturevalue(served)
-    page.goto(f"{url}search/?q=estimation")
+def test_topic_filter_narrows_results_and_lives_in_the_url(page: Any, served_url: str) -> None:
+    page.goto(f"{served_url}search/?q=estimation")
     result_titles(page)
     before = result_count(page)
     page.locator("#facet-topic label", has_text="Depth estimation").locator("input").check()
@@ -318,7 +321,7 @@ def test_topic_filter_narrows_results_and_lives_in_the_url(
         .inner_text()
     )
     assert int(facet_count) == after
-    assert page.url.startswith(f"{url}search/?") and "topic=Depth+estimation" in page.url
+    assert page.url.startswith(f"{served_url}search/?") and "topic=Depth+estimation" in page.url
     page.reload()  # the filtered search can be shared as it is
     result_titles(page)
     assert result_count(page) == after
@@ -330,15 +333,11 @@ def test_topic_filter_narrows_results_and_lives_in_the_url(
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("served", ["root_url", "subpath_url"])
-def test_typing_updates_results_and_the_url(
-    page: Any, served: str, request: pytest.FixtureRequest
-) -> None:
-    url = request.getfixturevalue(served)
-    page.goto(f"{url}search/")
+def test_typing_updates_results_and_the_url(page: Any, served_url: str) -> None:
+    page.goto(f"{served_url}search/")
     page.fill("#search-input", "grokking")
     wait_until(page, "document.querySelectorAll('#search-results li.result').length > 0")
-    assert page.url == f"{url}search/?q=grokking"
+    assert page.url == f"{served_url}search/?q=grokking"
     assert result_titles(page)[0].startswith("Benign Overfitting")
 
 
@@ -365,32 +364,26 @@ def test_typing_before_pagefind_has_loaded_shows_results_once_it_has(
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("served", ["root_url", "subpath_url"])
-def test_header_box_leads_to_results(
-    page: Any, served: str, request: pytest.FixtureRequest
-) -> None:
-    url = request.getfixturevalue(served)
-    page.goto(url)
+def test_header_box_leads_to_results(page: Any, served_url: str) -> None:
+    page.goto(served_url)
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.id") == "site-search"
     page.keyboard.type("fisheye")
     page.keyboard.press("Enter")
-    page.wait_for_url(f"{url}search/?q=fisheye")
+    page.wait_for_url(f"{served_url}search/?q=fisheye")
     assert result_titles(page)[0] == only_in_one_abstract("fisheye")
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("served", ["root_url", "subpath_url"])
 def test_search_page_fetches_pagefinds_first_files_alongside_itself(
-    page: Any, served: str, request: pytest.FixtureRequest
+    page: Any, served_url: str
 ) -> None:
     """The search page names what Pagefind needs before it can search, so the browser
     fetches those files with the page instead of one after another. Each is fetched once:
     a preload that Pagefind then asks for under another URL would be fetched twice."""
-    url = request.getfixturevalue(served)
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
-    page.goto(url + "search/?q=DepthMaster")
+    page.goto(served_url + "search/?q=DepthMaster")
     assert result_titles(page)[0] == DEPTHMASTER_TITLE
     preloaded = page.eval_on_selector_all(
         "link[rel=preload], link[rel=modulepreload]", "links => links.map((l) => l.href)"
@@ -401,7 +394,7 @@ def test_search_page_fetches_pagefinds_first_files_alongside_itself(
         "pagefind",  # the metadata
         "wasm",
     ]
-    assert all(p.startswith(url + "pagefind/") for p in preloaded)
+    assert all(p.startswith(served_url + "pagefind/") for p in preloaded)
     assert [requested.count(p) for p in preloaded] == [1, 1, 1, 1]
     assert [r for r in requested if "pagefind-entry.json" in r] == [preloaded[1]]
 
