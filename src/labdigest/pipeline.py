@@ -99,7 +99,7 @@ def _build_site(
     folder that then becomes the output folder."""
     root, library = options.root, loaded.library
     with timed_stage(report, "topics", progress, lambda: f"{len(report.topics)} topics"):
-        topic_index = topics.assign(library, config.topics, cache, library.text_keys)
+        topic_index = topics.assign(library, config.topics, cache)
         report.topics = {t.slug: len(topic_index.papers_in[t.slug]) for t in topic_index.topics}
         report.warnings.extend(_warnings(report.topics, library))
 

@@ -100,9 +100,9 @@ def assign(
     library: Library,
     topics: tuple[Topic, ...],
     cache: Cache | None = None,
-    keys: dict[str, str] | None = None,
 ) -> TopicIndex:
-    """The topics of every paper; keys: text_keys(library.papers), if already known."""
+    """The topics of every paper. The papers' text keys are the library's, as content.load
+    works them out (a library made by hand, without them, has them worked out here)."""
     phrase_index = PhraseIndex.of(topics)
 
     by_slug = {paper.slug: paper for paper in library.papers}
@@ -117,7 +117,7 @@ def assign(
         cache,
         "topic-phrases",
         repr(topics),
-        text_keys(library.papers) if keys is None else keys,
+        library.text_keys or text_keys(library.papers),
         lambda slugs: parallel.fork_map(find, slugs),
     )
     of_paper: dict[str, tuple[str, ...]] = {}
