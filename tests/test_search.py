@@ -68,6 +68,63 @@ def test_a_build_without_search_throws_the_last_index_away(site: Path) -> None:
     assert not [p for p in site.rglob("pagefind*") if p.is_dir()]
 
 
+def fragments(index: Path) -> dict[str, tuple[int, str]]:
+    """Each page fragment of an index: its file's inode, and the page text it holds."""
+    found = {}
+    for path in (index / "fragment").iterdir():
+        text = gzip.decompress(path.read_bytes()).decode("utf-8")
+        found[path.name] = (path.stat().st_ino, text)
+    return found
+
+
+def test_a_rebuild_with_search_keeps_what_pagefind_can_use_and_nothing_stale(
+    site: Path,
+) -> None:
+    """Pagefind writes no file of an index it finds already there under the name it would
+    give it (a hash of what it holds): a rebuild with search leaves the unchanged pages'
+    fragments of the last index in place (the live site's linked in at first, then the
+    staged site's own), and the index then names exactly the pages there are: no
+    fragment of an edited or deleted paper's old text is left behind."""
+    papers = site / "content/papers"
+    edited = papers / "towards-exact-computation-of-inductive-bias.md"
+    removed = next(p for p in sorted(papers.glob("*.md")) if p != edited)
+    removed_title = content.parse_paper(removed.read_text("utf-8"), removed).title
+    index = site / "public/pagefind"
+    build_site(site)
+    clean = fragments(index)  # every file written by Pagefind
+    for word, delete in [("zyzzogeton", False), ("quokkafication", True)]:
+        edited.write_text(edited.read_text("utf-8") + f"\nThe {word} step.\n", "utf-8")
+        if delete:
+            removed.unlink()
+        build_site(site)
+        now = fragments(index)
+        pages = len(list((site / "public/papers").glob("*/index.html")))
+        assert len(now) == pages == indexed_pages(index) == (66 if delete else 67)
+        assert len(list(index.glob("*.pf_meta"))) == 1
+        assert [word in text for _, text in now.values()].count(True) == 1
+        # The first rebuild's fragments are links to the live site's, the second's the
+        # staged site's own files (of the clean build): either way, not written again.
+        kept = [name for name, (inode, _) in now.items() if clean.get(name, (0,))[0] == inode]
+        assert len(kept) >= pages - 2, (word, pages, len(kept))
+    assert not any(removed_title in text for _, text in now.values())
+
+
+def test_an_index_by_another_pagefind_is_not_used_again(site: Path) -> None:
+    """Files under the same names may be laid out otherwise by another version of
+    Pagefind: its index is left out, and every file of the new one written anew."""
+    build_site(site)
+    index = site / "public/pagefind"
+    entry = index / "pagefind-entry.json"
+    entry.write_text(re.sub(r'"version":"[^"]*"', '"version":"0.0.1"', entry.read_text()))
+    before = fragments(index)
+    edited = site / "content/papers/towards-exact-computation-of-inductive-bias.md"
+    edited.write_text(edited.read_text("utf-8") + "\nEdited.\n", "utf-8")
+    build_site(site)
+    after = fragments(index)
+    assert len(after) == 67
+    assert not {inode for inode, _ in before.values()} & {inode for inode, _ in after.values()}
+
+
 def test_only_paper_pages_carry_the_search_body(example_public: Path) -> None:
     marked = [
         p.relative_to(example_public).as_posix()

@@ -144,13 +144,14 @@ def _build_site(
             progress,
             lambda: f"{report.files} files, {stage.written} written → {out}",
         ):
-            report.files = write.write_files(stage, files, progress)
+            keep = search.FOLDER if indexing else None
+            report.files = write.write_files(stage, files, progress, keep=keep)
         if indexing:
             with timed_stage(
                 report, "search", progress, lambda: f"{report.indexed} papers indexed"
             ):
                 progress.advance("search", 0, 1)
-                stats = search.index(stage.path, config.language)
+                stats = _index(stage, out, config.language)
                 report.indexed = stats.pages
             if stats.pages != report.papers:
                 raise LabdigestError(
@@ -159,6 +160,16 @@ def _build_site(
             # The search page names the index's first files, so it is written after them.
             write.add_file(stage, renderer.search_page(stats.bundle))
             report.files += 1
+
+
+def _index(stage: write.Stage, out: Path, language: str) -> search.SearchStats:
+    """The search index of the staged site, made anew by Pagefind, which leaves alone the
+    files of an earlier index it finds there (each page's fragment among them): after an
+    edit to one paper of 10,000, a third of its time."""
+    write.keep_named_by_content(stage, out, search.FOLDER, search.BY_CONTENT, search.reusable)
+    stats = search.index(stage.path, language)
+    write.remove_unnamed(stage, search.FOLDER, search.BY_CONTENT, stats.named)
+    return stats
 
 
 def related_count(links: dict[str, tuple[str, ...]]) -> int:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_IMODE
-from typing import Any
+from typing import Any, NamedTuple
 
 from labdigest.errors import BuildLockedError, LabdigestError
 from labdigest.models import OutputFile
@@ -208,16 +208,119 @@ class Stage:
         return True
 
 
-def write_files(stage: Stage, files: Sequence[OutputFile], progress: Progress = SILENT) -> int:
+def write_files(
+    stage: Stage,
+    files: Sequence[OutputFile],
+    progress: Progress = SILENT,
+    *,
+    keep: str | None = None,
+) -> int:
     """Make stage.path hold exactly `files`: write the ones that differ from what is there
-    (unless store_file already did), delete the rest. Two files with one path are a bug,
-    not an overwrite."""
+    (unless store_file already did), delete the rest, but for the folder `keep` (the
+    search index, for a build about to index again: see keep_named_by_content). Two
+    files with one path are a bug, not an overwrite."""
     for number, file in enumerate(files, start=1):
         progress.advance("write", number, len(files))
         add_file(stage, file)
     if not stage.new:  # (a new folder holds only what this build put there)
-        _remove_stale(stage)
+        with _held_apart(stage.path / keep) if keep else contextlib.nullcontext():
+            _remove_stale(stage)
     return len(stage.manifest)
+
+
+@contextlib.contextmanager
+def _held_apart(folder: Path) -> Iterator[None]:
+    """The folder moved out of the stage (beside it, where _recover clears what a killed
+    build left) while the block runs, and put back after."""
+    if not folder.is_dir() or folder.is_symlink():  # (anything else there is stale)
+        yield
+        return
+    apart = folder.parent.with_name(f"{folder.parent.name}.{folder.name}")
+    os.rename(folder, apart)
+    try:
+        yield
+    finally:
+        os.rename(apart, folder)
+
+
+class NamedByContent(NamedTuple):
+    """The files of a folder that the program writing it names by what they hold: every
+    file of these subfolders, and the folder's own files ending in `suffix`."""
+
+    subfolders: frozenset[str]
+    suffix: str
+
+
+def keep_named_by_content(
+    stage: Stage, live: Path, folder: str, named: NamedByContent, usable: Callable[[Path], bool]
+) -> None:
+    """Before the stage is indexed into `folder`: leave there only the files an earlier
+    index names by their content, for Pagefind to find and not write again: the stage's own
+    earlier index, or else the live site's, hard-linked (Pagefind never opens a file it
+    finds, so the live site's are never written through a link). An index `usable`
+    refuses (another Pagefind's) is not kept. Its other files Pagefind writes anew;
+    afterwards remove_unnamed drops what the new index does not name."""
+    target = stage.path / folder
+    if target.is_dir():
+        if usable(target):
+            _keep_only_named(target, named)
+            return
+        _throw_away(stage, [str(target)])
+    if usable(live / folder):
+        try:
+            _link_named(live / folder, target, named)
+        except OSError:  # no hard links here: Pagefind writes every file
+            shutil.rmtree(target, ignore_errors=True)
+
+
+def _keep_only_named(folder: Path, named: NamedByContent) -> None:
+    with os.scandir(folder) as entries:
+        for entry in list(entries):
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name in named.subfolders:
+                    _keep_only_files(entry.path)
+                else:
+                    shutil.rmtree(entry.path)
+            elif not entry.name.endswith(named.suffix) or entry.is_symlink():
+                os.unlink(entry.path)
+
+
+def _keep_only_files(folder: str) -> None:
+    with os.scandir(folder) as entries:
+        for entry in list(entries):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            elif entry.is_symlink():
+                os.unlink(entry.path)
+
+
+def _link_named(source: Path, target: Path, named: NamedByContent) -> None:
+    target.mkdir()
+    with os.scandir(source) as entries:
+        for entry in entries:
+            if entry.name in named.subfolders and entry.is_dir(follow_symlinks=False):
+                os.mkdir(target / entry.name)
+                with os.scandir(entry.path) as files:
+                    for file in files:
+                        if file.is_file(follow_symlinks=False):
+                            os.link(file.path, target / entry.name / file.name)
+            elif entry.name.endswith(named.suffix) and entry.is_file(follow_symlinks=False):
+                os.link(entry.path, target / entry.name)
+
+
+def remove_unnamed(stage: Stage, folder: str, named: NamedByContent, used: frozenset[str]) -> None:
+    """After indexing: remove the files named by content (see keep_named_by_content)
+    that the new index does not use (`used`: paths in `folder`)."""
+    root = stage.path / folder
+    for subfolder in named.subfolders:
+        with contextlib.suppress(FileNotFoundError), os.scandir(root / subfolder) as entries:
+            for entry in list(entries):
+                if f"{subfolder}/{entry.name}" not in used:
+                    os.unlink(entry.path)
+    with os.scandir(root) as entries:
+        for entry in list(entries):
+            if entry.name.endswith(named.suffix) and entry.name not in used:
+                os.unlink(entry.path)
 
 
 def add_file(stage: Stage, file: OutputFile) -> None:
