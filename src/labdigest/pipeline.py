@@ -121,7 +121,7 @@ def _build_site(
             renderer = Renderer(
                 config,
                 templates,
-                reuse=stage.holds,
+                reuse=stage.holds if stage.may_hold_files() else None,
                 cache=cache,
                 store=functools.partial(write.store_file, stage),
             )

@@ -175,6 +175,10 @@ class Stage:
             return len(known) > 3 and known[3] == key and self._intact(path, known)
         return self.link_from_live(path, lambda entry: len(entry) > 3 and entry[3] == key)
 
+    def may_hold_files(self) -> bool:
+        """Whether holds() can say yes: not in a new folder with no live site beside it."""
+        return bool(self.known or self.live_files)
+
     def unchanged_folder_times(self) -> dict[str, int]:
         """The recorded times of the known folders changed neither before this build
         (changed_folders) nor by it (touched). A folder changed unnoticed would only be
