@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import hashlib
+import json
 import multiprocessing
 import re
 import socket
@@ -26,7 +28,7 @@ from conftest import (
     copy_site,
     open_first_result_under_digest,
 )
-from labdigest import content
+from labdigest import content, search
 from labdigest.search import indexed_pages
 from labdigest.serve import SiteHandler, accepts_gzip, make_server, serve_in_background
 
@@ -123,6 +125,98 @@ def test_an_index_by_another_pagefind_is_not_used_again(site: Path) -> None:
     after = fragments(index)
     assert len(after) == 67
     assert not {inode for inode, _ in before.values()} & {inode for inode, _ in after.values()}
+
+
+def test_a_kept_fragment_not_holding_what_its_name_says_is_written_again(site: Path) -> None:
+    """A fragment is named by the start of its content's SHA-1, and Pagefind writes none it
+    finds: one that holds another page's text (changed by hand, say) would be served as
+    its own page's. It is not kept, and Pagefind writes it again."""
+    build_site(site)
+    index = site / "public/pagefind/fragment"
+    right, other = sorted(index.iterdir())[:2]
+    url = json.loads(gzip.decompress(right.read_bytes()).removeprefix(b"pagefind_dcd"))["url"]
+    right.write_bytes(other.read_bytes())
+    paper = site / "content/papers/towards-exact-computation-of-inductive-bias.md"
+    paper.write_text(paper.read_text("utf-8") + "\nEdited.\n", "utf-8")
+    build_site(site)
+    text = gzip.decompress((index / right.name).read_bytes()).removeprefix(b"pagefind_dcd")
+    assert json.loads(text)["url"] == url
+
+
+def packed_file(folder: Path, kind: str, data: bytes) -> str:
+    """A file of an index as Pagefind writes one, named by its content's hash; its path."""
+    sha1 = "".join(format(byte, "x") for byte in hashlib.sha1(data).digest())
+    path = f"{kind}/en_{sha1[:7]}.pf_{kind}"
+    (folder / kind).mkdir(exist_ok=True)
+    (folder / path).write_bytes(gzip.compress(b"pagefind_dcd" + data))
+    return path
+
+
+def fragment_file(folder: Path, url: str, text: str) -> str:
+    return packed_file(folder, "fragment", json.dumps({"url": url, "content": text}).encode())
+
+
+def test_kept_files_the_new_index_may_name_for_other_content_are_found(tmp_path: Path) -> None:
+    """Pagefind names a fragment or word chunk by the first seven characters of its
+    content's hash (more where two of one index start alike) and writes none it finds.
+    A kept fragment named again holds another page's text where its page's own text
+    changed (its fragment was written anew) or its page is gone, and may where the new
+    index lengthened a name starting like it; a kept chunk does where the new index
+    names it for other words. An unchanged page's kept fragment is its own."""
+    unchanged = fragment_file(tmp_path, "/papers/a/", "Alpha.")
+    edited = fragment_file(tmp_path, "/papers/b/", "Beta.")
+    gone = fragment_file(tmp_path, "/papers/c/", "Gamma.")
+    neighbour = fragment_file(tmp_path, "/papers/d/", "Delta.")
+    chunk = packed_file(tmp_path, "index", b"words from alpha to beta")
+    other_chunk = packed_file(tmp_path, "index", b"words from gamma to zeta")
+    words = {Path(chunk).stem: "alpha beta", Path(other_chunk).stem: "gamma zeta"}
+    stale, kept = search.kept_files(tmp_path, words)
+    assert stale == [] and sorted(kept.values()) == [
+        *(f"/papers/{p}/" for p in "abcd"),
+        "alpha beta",
+        "gamma zeta",
+    ]
+    rewritten = fragment_file(tmp_path, "/papers/b/", "Beta, edited.")
+    pages = frozenset({"/papers/a/", "/papers/b/", "/papers/d/"})
+    lengthened = neighbour.replace(".pf_fragment", "0.pf_fragment")
+    named: dict[str, str | None] = dict.fromkeys(
+        [unchanged, edited, gone, neighbour, rewritten, lengthened]
+    )
+    named |= {chunk: "alpha beta", other_chunk: "gamma omega"}
+    clashing = search.clashing(kept, named, tmp_path, pages)
+    assert sorted(clashing) == sorted([edited, gone, neighbour, other_chunk])
+    unchanged_only = {unchanged: None, rewritten: None, chunk: "alpha beta"}
+    assert search.clashing(kept, unchanged_only, tmp_path, pages) == []
+    # A file not holding what its name says, or a chunk whose words are unknown, is not
+    # kept at all.
+    (tmp_path / unchanged).write_bytes((tmp_path / edited).read_bytes())
+    stale, kept = search.kept_files(tmp_path, {Path(chunk).stem: "alpha beta"})
+    assert sorted(stale) == sorted([unchanged, other_chunk])
+
+
+def test_a_kept_fragment_found_clashing_is_written_again(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the build does with a kept fragment search.clashing finds (two texts whose
+    hashes share seven characters cannot be made for a test): it is deleted, and
+    Pagefind, run again, writes it."""
+    build_site(site)
+    paper = site / "content/papers/towards-exact-computation-of-inductive-bias.md"
+    paper.write_text(paper.read_text("utf-8") + "\nEdited.\n", "utf-8")
+    found: dict[str, Any] = {}
+    clashing = search.clashing
+
+    def one_more(kept: dict[str, str], named: frozenset[str], folder: Path, pages: Any) -> Any:
+        more = [] if found else [min(path for path in kept if path in named)]
+        if more:
+            found.update(path=more[0], inode=(folder / more[0]).stat().st_ino)
+        return [*clashing(kept, named, folder, pages), *more]
+
+    monkeypatch.setattr(search, "clashing", one_more)
+    build_site(site)
+    index = site / "public/pagefind"
+    assert (index / found["path"]).stat().st_ino != found["inode"]
+    assert indexed_pages(index) == len(list((index / "fragment").iterdir())) == 67
 
 
 def test_only_paper_pages_carry_the_search_body(example_public: Path) -> None:

@@ -1,31 +1,37 @@
 """Pagefind, alone behind one function: index the paper pages of a built site; and what
-an index holds, for a rebuild to keep what Pagefind can use again (see reusable)."""
+an earlier index holds that Pagefind can use again (see REUSED)."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
+import os
 import subprocess
-from collections.abc import Iterator
+import zlib
+from collections import Counter
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
+from labdigest import parallel
 from labdigest.errors import SearchError
-from labdigest.write import NamedByContent
 
 # Only paper pages carry data-pagefind-body; the glob also spares Pagefind from parsing
 # every topic and digest page just to skip it.
 PAPER_GLOB = "papers/*/index.html"
 FOLDER = "pagefind"  # the index, in the site's root
-# Pagefind names most of an index's files by a hash of what they hold: each page's
-# fragment, the chunks of the word index, the filters (in these folders), and the
-# metadata naming them all (pagefind.<hash>.pf_meta). It writes none of those it finds
-# already there, and it compresses each at zlib's highest level: reading the pages aside,
-# most of its time. A rebuild leaves an earlier index's files in place for it.
-_SUFFIXES = {"fragment": ".pf_fragment", "index": ".pf_index", "filter": ".pf_filter"}
-BY_CONTENT = NamedByContent(frozenset(_SUFFIXES), ".pf_meta")
+# Pagefind names each page's fragment (its text for results) and each chunk of its word
+# index by the language and the start of the content's SHA-1, seven characters (more
+# only where two of one index would share them), and writes none it finds already
+# there: it compresses each at zlib's highest level, most of its time after reading the
+# pages. A rebuild leaves an earlier index's fragments and chunks in place for it (see
+# kept_files and clashing: a name alone does not prove what a file holds).
+REUSED = ("fragment", "index")
+_SHORT = 7  # characters of a hash in a name, when no other of the index starts alike
+_PACKED = b"pagefind_dcd"  # Pagefind's mark on what it compressed
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +54,9 @@ class SearchBundle:
 class SearchStats:
     pages: int
     bundle: SearchBundle | None  # None for an index of no pages
-    # The files named by content (paths in the index folder) this index uses; any other
-    # there is an earlier index's, no longer wanted.
-    named: frozenset[str]
+    # The files of REUSED this index names (paths in its folder), with what they hold
+    # where the metadata says: a word chunk's first and last words (None: a fragment).
+    named: dict[str, str | None]
 
 
 def pagefind_executable() -> Path:
@@ -90,7 +96,7 @@ def index(site_dir: Path, language: str) -> SearchStats:
     return SearchStats(
         pages=_page_count(entry),
         bundle=_search_bundle(entry, code),
-        named=_named_files(folder, json.loads(entry)),
+        named=_named(folder, json.loads(entry)),
     )
 
 
@@ -112,34 +118,139 @@ def _pagefind_version() -> str | None:
         return None
 
 
-def _named_files(folder: Path, entry: dict[str, dict[str, dict[str, object]]]) -> frozenset[str]:
-    """The files named by content that the index in `folder` uses: its metadata, and the
-    fragments, word chunks and filters the metadata names (by their hashes)."""
+def chunk_words(folder: Path) -> dict[str, str]:
+    """The first and last words of each chunk of the word index in `folder`, by the
+    chunk's name ("en_8332369"); empty if the index cannot be read."""
+    try:
+        metadata = _metadata(folder, json.loads((folder / "pagefind-entry.json").read_bytes()))
+    except Exception:  # (missing, damaged: nothing of it is kept)
+        return {}
+    return {name: words for meta in metadata for name, words in _chunks(meta).items()}
+
+
+def _named(folder: Path, entry: dict[str, dict[str, dict[str, object]]]) -> dict[str, str | None]:
+    named: dict[str, str | None] = {}
+    for meta in _metadata(folder, entry):
+        for row in _rows(meta, (str, int)):  # each page: its fragment's name, its words
+            named[f"fragment/{row[0]}.pf_fragment"] = None
+        for name, words in _chunks(meta).items():
+            named[f"index/{name}.pf_index"] = words
+    return named
+
+
+def _metadata(folder: Path, entry: dict[str, dict[str, dict[str, object]]]) -> list[object]:
+    """The decoded metadata (CBOR) of each language of the index in `folder`."""
     import cbor2  # (only a build with search reads an index)
 
-    named: set[str] = set()
+    metadata = []
     for language in entry["languages"].values():
-        meta = f"pagefind.{language['hash']}{BY_CONTENT.suffix}"
-        named.add(meta)
-        data = gzip.decompress((folder / meta).read_bytes())
-        # Pagefind marks what it compressed with a prefix, then the metadata in CBOR.
-        hashes = set(_strings(cbor2.loads(data.removeprefix(b"pagefind_dcd"))))
-        named.update(f"{sub}/{h}{suffix}" for sub, suffix in _SUFFIXES.items() for h in hashes)
-    return frozenset(named)
+        data = gzip.decompress((folder / f"pagefind.{language['hash']}.pf_meta").read_bytes())
+        metadata.append(cbor2.loads(data.removeprefix(_PACKED)))
+    return metadata
 
 
-def _strings(value: object) -> Iterator[str]:
-    """Every text in a decoded CBOR value (the hashes are among them, wherever a version
-    of Pagefind puts them)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _strings(item)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(key)
-            yield from _strings(item)
+def _chunks(meta: object) -> dict[str, str]:
+    """Each word chunk's name and its first and last words (rows of three texts)."""
+    return {row[2]: f"{row[0]} {row[1]}" for row in _rows(meta, (str, str, str))}
+
+
+def _rows(meta: object, kinds: tuple[type, ...]) -> list[list[Any]]:
+    """The first list in the metadata whose items are all rows of these kinds: where a
+    version of Pagefind keeps its pages (name, word count) or chunks (from, to, name)."""
+    for part in meta if isinstance(meta, list) else []:
+        if (
+            isinstance(part, list)
+            and part
+            and all(
+                isinstance(row, list)
+                and len(row) == len(kinds)
+                and all(isinstance(value, kind) for value, kind in zip(row, kinds, strict=True))
+                for row in part
+            )
+        ):
+            return part
+    return []
+
+
+def kept_files(folder: Path, words: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """Of an earlier index's fragments and word chunks in `folder`, those Pagefind must not
+    find (paths in `folder`), and the others with what they hold: a fragment's page
+    address, a chunk's first and last words (`words`, from the earlier metadata). A
+    file is not kept if its content does not have the hash its name says, if another's
+    name starts alike (Pagefind gives the shorter name to whichever of two it makes
+    first), or, for a chunk, if its words are unknown."""
+    paths: list[str] = []
+    for subfolder in REUSED:
+        with contextlib.suppress(FileNotFoundError):
+            paths.extend(f"{subfolder}/{name}" for name in sorted(os.listdir(folder / subfolder)))
+    starts = Counter(_short(path) for path in paths)
+    held = parallel.fork_map(lambda path: _holds(folder / path, words), paths)
+    stale: list[str] = []
+    kept: dict[str, str] = {}
+    for path, holds in zip(paths, held, strict=True):
+        if holds is None or starts[_short(path)] > 1:
+            stale.append(path)
+        else:
+            kept[path] = holds
+    return stale, kept
+
+
+def clashing(
+    kept: dict[str, str], named: dict[str, str | None], folder: Path, pages: frozenset[str]
+) -> list[str]:
+    """Of the kept files (see kept_files) the new index in `folder` names, those that may
+    not hold what it names them for: where it lengthened a name starting alike (two of
+    its hashes start alike); a chunk whose words differ; a fragment whose page is gone
+    (`pages`: the site's page addresses) or whose page's fragment was written anew (the
+    page's text changed, and new text took the name). For one page changed in 10,000,
+    about one time in 27,000; the build then runs Pagefind again."""
+    extended = {_short(path) for path in named if len(_hash_of(path)) > _SHORT}
+    written = sorted(path for path in named.keys() - kept.keys() if path.startswith("fragment/"))
+    rewritten = set(parallel.fork_map(lambda path: _holds(folder / path, {}), written))
+
+    def clashes(path: str, holds: str) -> bool:
+        if _short(path) in extended:
+            return True
+        if path.startswith("fragment/"):
+            return holds in rewritten or holds not in pages
+        return named[path] != holds
+
+    return [path for path, holds in kept.items() if path in named and clashes(path, holds)]
+
+
+def _holds(path: Path, words: dict[str, str]) -> str | None:
+    """What a file of the index holds, if its content has the hash its name says (as
+    Pagefind writes hashes: each byte in hex, without leading zeros): a fragment's page
+    address, a chunk's words (from `words`); else None."""
+    try:
+        data = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError, zlib.error):
+        return None
+    text = data.removeprefix(_PACKED)
+    digest = "".join(format(byte, "x") for byte in hashlib.sha1(text).digest())
+    short = _hash_of(path.name)
+    if not data.startswith(_PACKED) or len(short) < _SHORT or not digest.startswith(short):
+        return None
+    if path.parent.name != "fragment":
+        return words.get(path.name.partition(".")[0])
+    try:
+        url = json.loads(text)["url"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return url if isinstance(url, str) else None
+
+
+def _hash_of(name: str) -> str:
+    """The hash in a fragment's name ("fragment/en_964fa21.pf_fragment": 964fa21)."""
+    return name.rpartition("/")[2].partition(".")[0].rpartition("_")[2]
+
+
+def _short(name: str) -> str:
+    """A fragment's language and the first characters of its hash: the part of the name
+    that pages whose hashes start alike share."""
+    stem = name.rpartition("/")[2].partition(".")[0]
+    language, _, digest = stem.rpartition("_")
+    return f"{language}_{digest[:_SHORT]}"
 
 
 def _search_bundle(entry: bytes, language: str) -> SearchBundle | None:

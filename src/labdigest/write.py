@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_IMODE
-from typing import Any, NamedTuple
+from typing import Any
 
 from labdigest.errors import BuildLockedError, LabdigestError
 from labdigest.models import OutputFile
@@ -221,7 +221,7 @@ def write_files(
 ) -> int:
     """Make stage.path hold exactly `files`: write the ones that differ from what is there
     (unless store_file already did), delete the rest, but for the folder `keep` (the
-    search index, for a build about to index again: see keep_named_by_content). Two
+    search index, for a build about to index again: see keep_subfolders). Two
     files with one path are a bug, not an overwrite."""
     for number, file in enumerate(files, start=1):
         progress.advance("write", number, len(files))
@@ -247,84 +247,71 @@ def _held_apart(folder: Path) -> Iterator[None]:
         os.rename(apart, folder)
 
 
-class NamedByContent(NamedTuple):
-    """The files of a folder that the program writing it names by what they hold: every
-    file of these subfolders, and the folder's own files ending in `suffix`."""
+def earlier_index(
+    stage: Stage, live: Path, folder: str, usable: Callable[[Path], bool]
+) -> Path | None:
+    """The earlier search index a build about to index the stage into `folder` can leave
+    there for Pagefind (see keep_subfolders): the stage's own, else the live site's, if
+    `usable` says so (made by this Pagefind). An unusable one of the stage's is thrown
+    away."""
+    own = stage.path / folder
+    if own.is_dir():
+        if usable(own):
+            return own
+        _throw_away(stage, [str(own)])
+    return live / folder if usable(live / folder) else None
 
-    subfolders: frozenset[str]
-    suffix: str
 
-
-def keep_named_by_content(
-    stage: Stage, live: Path, folder: str, named: NamedByContent, usable: Callable[[Path], bool]
-) -> None:
-    """Before the stage is indexed into `folder`: leave there only the files an earlier
-    index names by their content, for Pagefind to find and not write again: the stage's own
-    earlier index, or else the live site's, hard-linked (Pagefind never opens a file it
-    finds, so the live site's are never written through a link). An index `usable`
-    refuses (another Pagefind's) is not kept. Its other files Pagefind writes anew;
-    afterwards remove_unnamed drops what the new index does not name."""
+def keep_subfolders(stage: Stage, earlier: Path, folder: str, subfolders: Sequence[str]) -> bool:
+    """Leave in the stage's `folder` only these subfolders' files of the `earlier` index,
+    for Pagefind to find and not write again: the stage's own, or else the live site's,
+    hard-linked (Pagefind never opens a file it finds, so the live site's are never
+    written through a link). Whether any were kept."""
     target = stage.path / folder
-    if target.is_dir():
-        if usable(target):
-            _keep_only_named(target, named)
-            return
-        _throw_away(stage, [str(target)])
-    if usable(live / folder):
-        try:
-            _link_named(live / folder, target, named)
-        except OSError:  # no hard links here: Pagefind writes every file
-            shutil.rmtree(target, ignore_errors=True)
+    if earlier == target:
+        _keep_only(target, frozenset(subfolders))
+        return True
+    try:
+        for subfolder in subfolders:
+            if (earlier / subfolder).is_dir():
+                _link_files(earlier / subfolder, target / subfolder)
+    except OSError:  # no hard links here: Pagefind writes every file
+        shutil.rmtree(target, ignore_errors=True)
+        return False
+    return True
 
 
-def _keep_only_named(folder: Path, named: NamedByContent) -> None:
+def _keep_only(folder: Path, subfolders: frozenset[str]) -> None:
+    """Empty the folder but for the plain files of these subfolders."""
     with os.scandir(folder) as entries:
         for entry in list(entries):
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name in named.subfolders:
-                    _keep_only_files(entry.path)
-                else:
-                    shutil.rmtree(entry.path)
-            elif not entry.name.endswith(named.suffix) or entry.is_symlink():
-                os.unlink(entry.path)
-
-
-def _keep_only_files(folder: str) -> None:
-    with os.scandir(folder) as entries:
-        for entry in list(entries):
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path)
-            elif entry.is_symlink():
-                os.unlink(entry.path)
-
-
-def _link_named(source: Path, target: Path, named: NamedByContent) -> None:
-    target.mkdir()
-    with os.scandir(source) as entries:
-        for entry in entries:
-            if entry.name in named.subfolders and entry.is_dir(follow_symlinks=False):
-                os.mkdir(target / entry.name)
+            if entry.name in subfolders and entry.is_dir(follow_symlinks=False):
                 with os.scandir(entry.path) as files:
-                    for file in files:
-                        if file.is_file(follow_symlinks=False):
-                            os.link(file.path, target / entry.name / file.name)
-            elif entry.name.endswith(named.suffix) and entry.is_file(follow_symlinks=False):
-                os.link(entry.path, target / entry.name)
-
-
-def remove_unnamed(stage: Stage, folder: str, named: NamedByContent, used: frozenset[str]) -> None:
-    """After indexing: remove the files named by content (see keep_named_by_content)
-    that the new index does not use (`used`: paths in `folder`)."""
-    root = stage.path / folder
-    for subfolder in named.subfolders:
-        with contextlib.suppress(FileNotFoundError), os.scandir(root / subfolder) as entries:
-            for entry in list(entries):
-                if f"{subfolder}/{entry.name}" not in used:
-                    os.unlink(entry.path)
-    with os.scandir(root) as entries:
-        for entry in list(entries):
-            if entry.name.endswith(named.suffix) and entry.name not in used:
+                    for file in list(files):
+                        if file.is_dir(follow_symlinks=False):
+                            shutil.rmtree(file.path)
+                        elif file.is_symlink():
+                            os.unlink(file.path)
+            elif entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
                 os.unlink(entry.path)
+
+
+def _link_files(source: Path, target: Path) -> None:
+    """Hard-link the plain files of one folder into another, made for them."""
+    target.mkdir(parents=True)
+    with os.scandir(source) as files:
+        for file in files:
+            if file.is_file(follow_symlinks=False):
+                os.link(file.path, target / file.name)
+
+
+def remove_files(folder: Path, paths: Iterable[str]) -> None:
+    """Delete these files of a folder of the stage (paths in it)."""
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(folder / safe_relative(path))
 
 
 def add_file(stage: Stage, file: OutputFile) -> None:
