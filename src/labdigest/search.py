@@ -1,5 +1,5 @@
-"""Pagefind, alone behind one function: index the paper pages of a built site; and what
-an earlier index holds that Pagefind can use again (see REUSED)."""
+"""Pagefind, alone behind this module: index the paper pages of a built site, and tell
+what of an earlier index Pagefind can use again (see REUSED)."""
 
 from __future__ import annotations
 
@@ -129,6 +129,7 @@ def chunk_words(folder: Path) -> dict[str, str]:
 
 
 def _named(folder: Path, entry: dict[str, dict[str, dict[str, object]]]) -> dict[str, str | None]:
+    """The fragments and word chunks the index in `folder` names (see SearchStats.named)."""
     named: dict[str, str | None] = {}
     for meta in _metadata(folder, entry):
         for row in _rows(meta, (str, int)):  # each page: its fragment's name, its words
@@ -204,6 +205,8 @@ def clashing(
     (`pages`: the site's page addresses) or whose page's fragment was written anew (the
     page's text changed, and new text took the name). For one page changed in 10,000,
     about one time in 27,000; the build then runs Pagefind again."""
+    if not kept:  # (a clean build: nothing to read)
+        return []
     extended = {_short(path) for path in named if len(_hash_of(path)) > _SHORT}
     written = sorted(path for path in named.keys() - kept.keys() if path.startswith("fragment/"))
     rewritten = set(parallel.fork_map(lambda path: _holds(folder / path, {}), written))
