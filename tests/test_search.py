@@ -206,7 +206,7 @@ def test_a_kept_fragment_found_clashing_is_written_again(
     found: dict[str, Any] = {}
     clashing = search.clashing
 
-    def one_more(kept: dict[str, str], named: frozenset[str], folder: Path, pages: Any) -> Any:
+    def one_more(kept: dict[str, str], named: dict[str, Any], folder: Path, pages: Any) -> Any:
         more = [] if found else [min(path for path in kept if path in named)]
         if more:
             found.update(path=more[0], inode=(folder / more[0]).stat().st_ino)
