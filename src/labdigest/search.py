@@ -47,7 +47,7 @@ class SearchBundle:
     @property
     def entry(self) -> str:
         """The entry file as Pagefind requests it when given cache_tag."""
-        return f"pagefind/pagefind-entry.json?ts={self.cache_tag}"
+        return f"{FOLDER}/pagefind-entry.json?ts={self.cache_tag}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +235,7 @@ def _holds(path: Path, words: dict[str, str]) -> str | None:
     if not data.startswith(_PACKED) or len(short) < _SHORT or not digest.startswith(short):
         return None
     if path.parent.name != "fragment":
-        return words.get(path.name.partition(".")[0])
+        return words.get(_stem(path.name))
     try:
         url = json.loads(text)["url"]
     except (ValueError, KeyError, TypeError):
@@ -243,16 +243,20 @@ def _holds(path: Path, words: dict[str, str]) -> str | None:
     return url if isinstance(url, str) else None
 
 
+def _stem(name: str) -> str:
+    """A fragment's or chunk's name without folder and suffix ("en_964fa21")."""
+    return name.rpartition("/")[2].partition(".")[0]
+
+
 def _hash_of(name: str) -> str:
     """The hash in a fragment's name ("fragment/en_964fa21.pf_fragment": 964fa21)."""
-    return name.rpartition("/")[2].partition(".")[0].rpartition("_")[2]
+    return _stem(name).rpartition("_")[2]
 
 
 def _short(name: str) -> str:
     """A fragment's language and the first characters of its hash: the part of the name
     that pages whose hashes start alike share."""
-    stem = name.rpartition("/")[2].partition(".")[0]
-    language, _, digest = stem.rpartition("_")
+    language, _, digest = _stem(name).rpartition("_")
     return f"{language}_{digest[:_SHORT]}"
 
 
@@ -263,8 +267,8 @@ def _search_bundle(entry: bytes, language: str) -> SearchBundle | None:
         return None
     return SearchBundle(
         cache_tag=hashlib.sha256(entry).hexdigest()[:16],
-        meta=f"pagefind/pagefind.{index['hash']}.pf_meta",
-        wasm=f"pagefind/wasm.{index.get('wasm') or 'unknown'}.pagefind",
+        meta=f"{FOLDER}/pagefind.{index['hash']}.pf_meta",
+        wasm=f"{FOLDER}/wasm.{index.get('wasm') or 'unknown'}.pagefind",
     )
 
 

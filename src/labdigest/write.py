@@ -286,16 +286,23 @@ def _keep_only(folder: Path, subfolders: frozenset[str]) -> None:
     with os.scandir(folder) as entries:
         for entry in list(entries):
             if entry.name in subfolders and entry.is_dir(follow_symlinks=False):
-                with os.scandir(entry.path) as files:
-                    for file in list(files):
-                        if file.is_dir(follow_symlinks=False):
-                            shutil.rmtree(file.path)
-                        elif file.is_symlink():
-                            os.unlink(file.path)
-            elif entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path)
+                _keep_only_files(entry.path)
             else:
-                os.unlink(entry.path)
+                _remove_entry(entry)
+
+
+def _keep_only_files(folder: str) -> None:
+    with os.scandir(folder) as entries:
+        for entry in list(entries):
+            if not entry.is_file(follow_symlinks=False):
+                _remove_entry(entry)
+
+
+def _remove_entry(entry: os.DirEntry[str]) -> None:
+    if entry.is_dir(follow_symlinks=False):
+        shutil.rmtree(entry.path)
+    else:
+        os.unlink(entry.path)
 
 
 def _link_files(source: Path, target: Path) -> None:
