@@ -107,24 +107,30 @@ def test_related_papers_after_edits_equal_a_clean_ranking(
     assert related(tuple(papers), cache=cache)[papers[5].slug] == ()
 
 
-def test_few_rows_are_scored_with_numpy_exactly_as_scipy_scores_them() -> None:
-    """A rebuild scores the rows an edit moved with NumPy, a clean build with SciPy's
-    sparse product: the floats must be the same to the last bit, or rankings would drift
-    from a clean build's."""
+def test_few_rows_are_scored_with_numpy_exactly_as_the_kernel_scores_them() -> None:
+    """A rebuild scores the rows an edit moved with NumPy, a clean build with the compiled
+    kernel: the floats must be the same to the last bit, or rankings would drift from a
+    clean build's; and they are the cosines a dense product gives."""
     import numpy as np
 
-    from labdigest import ranking
+    from labdigest import ranking, ranking_kernel
 
     papers = sorted(content.load_papers(REPO / "content"), key=lambda p: p.slug)
     matrix = ranking.rank(papers, [paper_text_key(p) for p in papers], 5).matrix
-    scipy_matrix = matrix.scipy()
-    every = (scipy_matrix @ scipy_matrix.T).toarray()
+    everyone = np.arange(len(papers))
+    compiled = ranking_kernel.scores_against(
+        everyone, *ranking._rows_arrays(matrix), *ranking._postings(matrix, everyone), len(papers)
+    )
+    dense = np.zeros(matrix.shape)
+    dense[np.repeat(everyone, np.diff(matrix.indptr)), matrix.indices] = matrix.data
+    assert np.allclose(compiled, dense @ dense.T, rtol=0, atol=1e-12)
+    assert np.allclose(np.diag(compiled), 1.0)  # rows of length 1: cosines
     rows = np.array([0, 5, 17, 66, 30])
-    assert np.array_equal(ranking._scores_of_rows(matrix, rows), every[rows])
-    others = np.array([3, 40])
-    against = ranking._scores_against(matrix, np.arange(len(papers)), others)
-    assert np.array_equal(against, every[:, others])
-    assert np.count_nonzero(against) > 20  # the papers do share terms
+    assert np.array_equal(ranking._scores_of_rows(matrix, rows), compiled[rows])
+    for others in (np.array([3, 40]), np.arange(0, len(papers), 2)):  # NumPy, then compiled
+        against = ranking._scores_against(matrix, everyone, others)
+        assert np.array_equal(against, compiled[:, others]), len(others)
+        assert np.count_nonzero(against) > 20  # the papers do share terms
 
 
 def test_term_counts_made_in_shares_on_every_core_equal_counts_made_at_once(
@@ -175,38 +181,42 @@ def test_term_counts_made_in_shares_on_every_core_equal_counts_made_at_once(
         assert not pids  # the shares were counted in worker processes, not this one
 
 
-def test_the_best_of_sparse_scores_are_those_of_the_same_scores_made_dense() -> None:
-    """Many rows are ranked from their sparse scores, never made dense: the k best of
-    each (ties to the lower column, only scores that round above zero, never the paper
-    itself) must be exactly those the dense ranking finds, ties at the k-th place most
-    of all."""
+def test_the_best_kept_while_scoring_are_the_best_of_every_score_made_dense(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Many rows are ranked by the compiled kernel, which keeps each row's k best as it
+    sums and never makes the scores dense: they must be exactly those of sorting every
+    score (ties to the lower column, only scores that round above zero, never the paper
+    itself), ties at the k-th place most of all, however the rows are split into tasks."""
     import numpy as np
 
     from labdigest import ranking
 
     generator = np.random.default_rng(7)
-    # Few distinct values (ties everywhere), two that round to 0.25, one that rounds to 0.
-    values = [0.5, 0.25, 0.25 + 4e-7, 0.25 - 4e-7, 1e-7, 0.9]
     short_rows = 0
-    for papers, density, k in [(300, 0.05, 5), (300, 0.5, 5), (120, 0.02, 12), (50, 0.9, 1)]:
-        rows = np.sort(generator.choice(papers, size=40, replace=False))
-        scores = np.where(
-            generator.random((40, papers)) < density, generator.choice(values, (40, papers)), 0.0
+    for papers, terms, per_row, k in [(300, 40, 3, 5), (300, 12, 6, 5), (120, 400, 2, 12)]:
+        # Few distinct weights and few terms: equal scores everywhere, twins among them.
+        lengths = generator.integers(0, per_row + 1, papers)
+        columns = [np.sort(generator.choice(terms, n, replace=False)) for n in lengths]
+        values = generator.choice([0.5, 0.25, 0.25 + 4e-7, 1e-7], int(lengths.sum()))
+        matrix = ranking.Csr(
+            values,
+            np.concatenate(columns).astype(np.int32),
+            np.concatenate([[0], np.cumsum(lengths)]),
+            (papers, terms),
         )
-        # Each paper's score against itself: mostly the best of its row (vectors of
-        # length 1), but a ranking must not count on it.
-        scores[np.arange(40), rows] = generator.choice([0.95, 0.95, 0.25, 1e-7], 40)
-        # In compressed rows, each row's cells in any order (as a sparse product leaves them).
-        columns = [generator.permutation(np.flatnonzero(row)) for row in scores]
-        data = np.concatenate([row[cells] for row, cells in zip(scores, columns, strict=True)])
-        pointers = np.concatenate([[0], np.cumsum([len(cells) for cells in columns])])
-        found = ranking._top_of_product(data, np.concatenate(columns), pointers, rows, k)
-        scores[np.arange(40), rows] = -1.0
-        expected = ranking._top(scores, k)
-        assert np.array_equal(found[0], expected[0]), (papers, density, k)
-        assert np.array_equal(found[1], expected[1]), (papers, density, k)
-        assert found[0].dtype == expected[0].dtype
+        rows = np.sort(generator.choice(papers, 80, replace=False))
+        dense = ranking._scores_of_rows(matrix, rows)
+        dense[np.arange(len(rows)), rows] = -1.0
+        expected = ranking._top(dense, k)
+        for rows_per_task in (7, 1024):
+            monkeypatch.setattr(ranking, "ROWS_PER_TASK", rows_per_task)
+            found = ranking._rank_rows(matrix, rows, k)
+            assert np.array_equal(found[0], expected[0]), (papers, terms, k, rows_per_task)
+            assert np.array_equal(found[1], expected[1]), (papers, terms, k, rows_per_task)
+            assert found[0].dtype == expected[0].dtype
         short_rows += int((found[0] == -1).any(axis=1).sum())
+        assert (found[1][:, :-1] == found[1][:, 1:]).any()  # ties were among the best
     assert short_rows  # rows with fewer than k scores above zero were among them
 
 
@@ -263,38 +273,12 @@ def test_each_paper_keeps_its_most_telling_terms_however_its_rows_are_chunked(
     assert (np.diff(expected.indptr) == ranking.TERMS_PER_PAPER).sum() > 5  # rows were cut
 
 
-def test_the_block_product_is_scipys_product_block_after_block() -> None:
-    """Ranking many rows multiplies blocks of them into arrays made once: each block's
-    product must be SciPy's own, bit for bit (the same floats, summed in the same order),
-    however full the blocks before it left those arrays."""
-    import numpy as np
-    from scipy import sparse
-
-    from labdigest import ranking
-
-    generator = np.random.default_rng(11)
-    terms = sparse.random(200, 60, density=0.15, format="csr", random_state=generator)
-    kept = np.ones(200)
-    kept[5] = 0  # a paper with no terms: an empty row
-    matrix = (sparse.diags(kept) @ terms).tocsr()
-    matrix.eliminate_zeros()
-    product = ranking.BlockProduct(matrix.T.tocsr(), 32)
-    for rows in [np.arange(32), np.arange(190, 200), np.arange(0, 64, 2)[:32], np.array([5])]:
-        block = matrix[rows]
-        expected = block @ matrix.T.tocsr()
-        data, columns, pointers = product(block)
-        assert np.array_equal(pointers, expected.indptr)
-        assert np.array_equal(columns, expected.indices)
-        assert np.array_equal(data, expected.data)  # exactly: not merely close
-    assert product._out is not None  # the kernel was called, not SciPy's product
-
-
 def test_rebuilds_after_a_notes_or_an_abstract_edit_import_only_what_they_need(
     site: Path,
 ) -> None:
     """Notes, topics and links leave titles and abstracts as they were: the rebuild takes
-    the related papers from the cache, without numpy and SciPy (0.4 s to import); an
-    abstract edit ranks a few rows again, without SciPy; a rebuild with nothing changed
+    the related papers from the cache, without NumPy and Numba (0.5 s to import); an
+    abstract edit ranks a few rows again, without Numba; a rebuild with nothing changed
     imports no parser, template engine or worker pool at all (a fifth of a second)."""
     import subprocess
     import sys
@@ -304,7 +288,7 @@ def test_rebuilds_after_a_notes_or_an_abstract_edit_import_only_what_they_need(
     related_before = BeautifulSoup(page.read_bytes(), "html.parser").select(".related a")
     paper = site / "content/papers/towards-exact-computation-of-inductive-bias.md"
     add_front_matter(paper, "notes: Read for the reading group.\n")
-    modules = ("jinja2", "markdown_it", "multiprocessing", "numpy", "scipy", "yaml")
+    modules = ("jinja2", "markdown_it", "multiprocessing", "numba", "numpy", "yaml")
     rebuild = (
         "import sys; from pathlib import Path; from labdigest.build import BuildOptions, build;"
         f"build(BuildOptions(config_path=Path({str(site / 'site.toml')!r}), search=False));"
@@ -318,11 +302,11 @@ def test_rebuilds_after_a_notes_or_an_abstract_edit_import_only_what_they_need(
 
     after_notes_edit = imported_by_a_rebuild()
     assert "jinja2" in after_notes_edit  # (a rebuild, and its modules seen)
-    assert "numpy" not in after_notes_edit and "scipy" not in after_notes_edit
-    # An abstract edit ranks the paper again, with NumPy only: SciPy is for many rows.
+    assert "numpy" not in after_notes_edit and "numba" not in after_notes_edit
+    # An abstract edit ranks the paper again, with NumPy only: Numba is for many rows.
     paper.write_text(paper.read_text("utf-8") + "\nEdited: zebra quokka.\n", "utf-8")
     after_abstract_edit = imported_by_a_rebuild()
-    assert "numpy" in after_abstract_edit and "scipy" not in after_abstract_edit
+    assert "numpy" in after_abstract_edit and "numba" not in after_abstract_edit
     assert imported_by_a_rebuild() == []  # nothing changed since
     soup = BeautifulSoup(page.read_bytes(), "html.parser")
     assert "Read for the reading group." in soup.select_one(".notes").get_text()

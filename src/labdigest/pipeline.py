@@ -2,7 +2,7 @@
 topics, related papers, rendering, writing, the search index, one timed line each.
 build.py imports this module only once it knows the inputs changed: markdown-it, Jinja
 and YAML take a fifth of a second to import, which a build with nothing to do should
-not pay (related.py imports NumPy and SciPy only when it has papers to rank)."""
+not pay (related.py imports NumPy and Numba only when it has papers to rank)."""
 
 from __future__ import annotations
 

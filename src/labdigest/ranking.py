@@ -1,9 +1,10 @@
 """Related papers ranked: the k most similar papers to each one by TF-IDF cosine over
-title and abstract. Each paper is reduced to its most telling terms, and the sparse matrix
-is multiplied a block of rows at a time (blocks on every core), each block's best found
-from its nonzero scores: no loop over all pairs in Python, about a second for 10,000
-papers. The work still grows with the square of the number of papers when they share
-many terms, as synthetic digests do (a fifth of all pairs score above zero).
+title and abstract. Each paper is reduced to its most telling terms; each paper's scores
+against all others are summed through an inverted index of those terms, and its k best
+kept as they are summed, in compiled loops (ranking_kernel.py) on every core: a second
+of a core for 10,000 papers. The work still grows with the square of the number of
+papers when they share many terms, as synthetic digests do (a fifth of all pairs score
+above zero).
 
 The cache keeps the term counts and every paper's k best scores, so a rebuild after an
 edit recomputes only the rows the edit can move (the edited papers, and the papers that
@@ -11,20 +12,18 @@ share a term whose document frequency changed) and ranks the others by merging t
 kept scores with their scores against the moved rows: the same floats, summed in the
 same order, as a clean build. related.py asks for this only when a text changed.
 
-The matrices are kept as plain NumPy arrays (Csr), and SciPy's sparse product is
-imported only to rank many rows: a rebuild after an edit to a few abstracts ranks its
-few rows with NumPy, in the order SciPy sums, and skips SciPy's import (a quarter of a
-second, most of such a rebuild's ranking)."""
+The matrices are kept as plain NumPy arrays (Csr). A rebuild after an edit to a few
+abstracts ranks its few rows with NumPy, summing in the kernel's order, and skips
+Numba's import (a quarter of a second, most of such a rebuild's ranking)."""
 
 from __future__ import annotations
 
-import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -95,23 +94,23 @@ STOP_WORDS = frozenset(
     ]
 )
 TERMS_PER_PAPER = 24  # the highest-weighted terms say what a paper is about
-# Similarity is computed a block of rows at a time: BLOCK_CELLS scores at most (tens of
-# MiB with their columns and rows), so that memory stays flat however many papers there are.
-BLOCK_CELLS = 1 << 22
+# Many rows are ranked by the compiled kernel this many at a time (a task for a core).
+ROWS_PER_TASK = 1024
 # Scores are rounded before ranking so that float noise never reorders equal scores.
 SCORE_DIGITS = 6
 # When an edit moves more rows than this share of all, ranking everything is as quick.
 MOST_MOVED = 0.05
-# Up to this many rows are scored with NumPy (a loop over their terms), more with SciPy.
+# Up to this many rows are scored with NumPy (a loop over their terms), more by the
+# compiled kernel: a rebuild after an edit to a few abstracts skips Numba's import.
 FEW_ROWS = 64
 SHARE = 1000  # papers whose terms one worker counts at a time
 ROWS_AT_ONCE = 8192  # rows of term weights padded into one array (tens of MiB)
 
 
 class Csr(NamedTuple):
-    """A sparse matrix in compressed rows, as SciPy's csr_matrix holds it: row i's columns
-    are indices[indptr[i]:indptr[i + 1]] and its values the same slice of data. Kept in
-    the build cache, whose loading must not import SciPy."""
+    """A sparse matrix in compressed rows: row i's columns are indices[indptr[i]:indptr[i
+    + 1]] and its values the same slice of data. Kept in the build cache, whose loading
+    imports nothing but NumPy."""
 
     data: np.ndarray
     indices: np.ndarray
@@ -136,11 +135,6 @@ class Csr(NamedTuple):
         """The same values over more columns: column c becomes new_column[c]."""
         indices = new_column[self.indices].astype(self.indices.dtype)
         return Csr(self.data, indices, self.indptr, (self.shape[0], width))
-
-    def scipy(self) -> Any:
-        from scipy import sparse  # only to rank many rows
-
-        return sparse.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
 
 
 def _gathered(
@@ -303,11 +297,13 @@ def _merge(
 
 
 def _scores_against(matrix: Csr, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """matrix[rows] @ matrix[others].T as a dense array, summed as SciPy sums a sparse
-    product (term by term in each row's order, so that the floats are a clean build's)."""
+    """matrix[rows] @ matrix[others].T as a dense array, summed as the kernel sums (term
+    by term in each row's order, so that the floats are a clean build's)."""
     if len(others) > FEW_ROWS:
-        scipy_matrix = matrix.scipy()
-        return np.asarray((scipy_matrix[rows] @ scipy_matrix[others].T).toarray())
+        from labdigest import ranking_kernel
+
+        arrays = (*_rows_arrays(matrix), *_postings(matrix, others))
+        return ranking_kernel.scores_against(rows.astype(np.int64), *arrays, len(others))
     # The others' weights by term; a term they lack adds 0.0, which changes no sum.
     weights = np.zeros((matrix.shape[1], len(others)))
     for column, other in enumerate(others.tolist()):
@@ -324,102 +320,52 @@ def _scores_against(matrix: Csr, rows: np.ndarray, others: np.ndarray) -> np.nda
 
 def _rank_rows(matrix: Csr, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The k best columns of these rows of matrix @ matrix.T: a few rows with NumPy, many
-    with SciPy's sparse product, a block of rows at a time on every core."""
+    with the compiled kernel, ROWS_PER_TASK rows at a time on every core."""
     if len(rows) <= FEW_ROWS:
         block = _scores_of_rows(matrix, rows)
         block[np.arange(len(rows)), rows] = -1.0  # a paper is not related to itself
         return _top(block, k) if len(rows) else _no_rows(k)
-    scipy_matrix = matrix.scipy()
-    rows_per_block = max(16, min(1024, BLOCK_CELLS // matrix.shape[0]))
-    product = BlockProduct(scipy_matrix.T.tocsr(), rows_per_block)
+    from labdigest import ranking_kernel  # (Numba: compiled once, loaded on import)
 
-    def block_top(start: int) -> tuple[np.ndarray, np.ndarray]:
-        block_rows = rows[start : start + rows_per_block]
-        data, columns, pointers = product(scipy_matrix[block_rows])
-        return _top_of_product(data, columns, pointers, block_rows, k)
+    arrays = (*_rows_arrays(matrix), *_postings(matrix, np.arange(matrix.shape[0])))
+    scale = 10.0**SCORE_DIGITS
 
-    blocks = parallel.fork_map(block_top, range(0, len(rows), rows_per_block), min_items=4)
-    return np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks])
+    def best_of(start: int) -> tuple[np.ndarray, np.ndarray]:
+        part = rows[start : start + ROWS_PER_TASK]
+        return ranking_kernel.best_of_rows(part.astype(np.int64), *arrays, k, scale)
 
-
-class BlockProduct:
-    """block @ right for blocks of up to `rows` rows, as SciPy's sparse product makes it
-    (the same kernel: the same sums, in the same order), as the data, columns and row
-    pointers of its compressed rows. SciPy's product first counts the block's nonzeros in
-    a pass of its own, then fills arrays made for them: fresh memory every block, faulted
-    in page by page. Its kernel is called here into arrays made once (in each process that
-    multiplies) with room for every cell of a block: a fifth to a quarter less time (6,000
-    rows of 100,000 papers on two cores: 1.62 -> 1.27 s). The arrays returned are views of
-    those: each block's are read before the next block is multiplied."""
-
-    def __init__(self, right: Any, rows: int):
-        self.right = right
-        self.rows = rows
-        self._out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-
-    def __call__(self, block: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        kernel = _csr_matmat()
-        index = self.right.indices.dtype
-        if (
-            kernel is None
-            or block.shape[0] > self.rows
-            or block.indices.dtype != index
-            or block.data.dtype != self.right.data.dtype
-        ):
-            product = block @ self.right
-            return product.data, product.indices, product.indptr
-        if self._out is None:
-            cells = self.rows * self.right.shape[1]  # no row holds more than every column
-            values = self.right.data.dtype
-            self._out = (
-                np.empty(self.rows + 1, index),
-                np.empty(cells, index),
-                np.empty(cells, values),
-            )
-        pointers, columns, data = self._out
-        count = block.shape[0]
-        right = self.right
-        kernel(
-            count,
-            right.shape[1],
-            block.indptr.astype(index),
-            block.indices,
-            block.data,
-            right.indptr,
-            right.indices,
-            right.data,
-            pointers[: count + 1],
-            columns,
-            data,
-        )
-        filled = int(pointers[count])
-        return data[:filled], columns[:filled], pointers[: count + 1]
+    parts = parallel.fork_map(best_of, range(0, len(rows), ROWS_PER_TASK), min_items=4)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-@functools.cache
-def _csr_matmat() -> Any:
-    """SciPy's kernel of the sparse product (private, but in every SciPy this needs, 1.11
-    to 1.17), or None where a SciPy no longer has it by that name: the product is then
-    SciPy's own."""
-    try:
-        from scipy.sparse import _sparsetools
-    except ImportError:
-        return None
-    return getattr(_sparsetools, "csr_matmat", None)
+def _rows_arrays(matrix: Csr) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The matrix's compressed rows in the types the compiled kernel takes."""
+    return (
+        np.ascontiguousarray(matrix.indptr, dtype=np.int64),
+        np.ascontiguousarray(matrix.indices, dtype=np.int32),
+        np.ascontiguousarray(matrix.data, dtype=np.float64),
+    )
+
+
+def _postings(matrix: Csr, papers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An inverted index of these papers (rows): for each term, where its postings start,
+    then the papers that have it (numbered by their place in `papers`, in that order) and
+    their weights for it."""
+    part = matrix.rows(papers)
+    by_term = np.argsort(part.indices, kind="stable")  # the papers of each term, in order
+    numbers = np.repeat(np.arange(len(papers), dtype=np.int64), np.diff(part.indptr))
+    starts = np.concatenate([[0], np.cumsum(np.bincount(part.indices, minlength=part.shape[1]))])
+    return starts.astype(np.int64), numbers[by_term], part.data[by_term].astype(np.float64)
 
 
 def _scores_of_rows(matrix: Csr, rows: np.ndarray) -> np.ndarray:
-    """matrix[rows] @ matrix.T as a dense array, summed in SciPy's order: for each term of
-    a row in turn, the products with every paper that has the term."""
-    term_of_cell = matrix.indices
-    by_term = np.argsort(term_of_cell, kind="stable")  # the papers of each term, in order
-    papers = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))[by_term]
-    weights = matrix.data[by_term]
-    starts = np.concatenate([[0], np.cumsum(np.bincount(term_of_cell, minlength=matrix.shape[1]))])
+    """matrix[rows] @ matrix.T as a dense array, summed in the kernel's order: for each
+    term of a row in turn, the products with every paper that has the term."""
+    starts, papers, weights = _postings(matrix, np.arange(matrix.shape[0]))
     scores = np.zeros((len(rows), matrix.shape[0]))
     for row_number, row in enumerate(rows.tolist()):
         for cell in range(matrix.indptr[row], matrix.indptr[row + 1]):
-            term, weight = term_of_cell[cell], matrix.data[cell]
+            term, weight = matrix.indices[cell], matrix.data[cell]
             having = slice(starts[term], starts[term + 1])
             scores[row_number, papers[having]] += weight * weights[having]
     return scores
@@ -427,64 +373,6 @@ def _scores_of_rows(matrix: Csr, rows: np.ndarray) -> np.ndarray:
 
 def _no_rows(k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.empty((0, k), dtype=np.int64), np.empty((0, k))
-
-
-def _top_of_product(
-    data: np.ndarray, columns: np.ndarray, pointers: np.ndarray, rows: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """_top of the sparse scores of these rows against every paper (in compressed rows,
-    in any order within a row), a paper's score against itself left out, without making
-    them dense: the dense rows, mostly zeros, were most of the ranking's time and grew
-    with the square of the number of papers. Only the scores that may round to a row's
-    k-th best or above are sorted, picked out of the whole block in one pass: a row's
-    sample bounds its k-th best from below (_kth_best_bounds), and a score `margin`
-    below that bound rounds below the k-th best."""
-    margin = 10.0**-SCORE_DIGITS
-    lengths = np.diff(pointers)
-    # The (k+1)-th best with the paper itself among them is at most the k-th best
-    # without it, wherever the paper's own score ranks: a bound that keeps every score
-    # that counts. Rounding is monotonic: the k-th best rounded score is the k-th best
-    # score rounded, and a score `margin` below it rounds below it.
-    bounds = _kth_best_bounds(data, pointers[:-1], lengths, k + 1) - margin
-    candidate = np.flatnonzero(data >= np.repeat(bounds, lengths))
-    row_of_cell = np.searchsorted(pointers, candidate, side="right") - 1
-    columns, scores = columns[candidate], np.round(data[candidate], SCORE_DIGITS)
-    # A paper is not related to itself, and a score that rounds to 0 relates nothing.
-    counted = (scores > 0) & (columns != rows[row_of_cell])
-    scores, columns, row_of_cell = scores[counted], columns[counted], row_of_cell[counted]
-    order = np.lexsort((columns, -scores, row_of_cell))  # by row, best first, ties: column
-    scores, columns, row_of_cell = scores[order], columns[order], row_of_cell[order]
-    place_in_row = np.arange(len(row_of_cell)) - np.searchsorted(row_of_cell, row_of_cell)
-    best = place_in_row < k
-    top_columns = np.full((len(rows), k), -1, dtype=np.int64)
-    top_scores = np.zeros((len(rows), k))
-    top_columns[row_of_cell[best], place_in_row[best]] = columns[best]
-    top_scores[row_of_cell[best], place_in_row[best]] = scores[best]
-    return top_columns, top_scores
-
-
-def _kth_best_bounds(
-    data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, kth: int
-) -> np.ndarray:
-    """For each row (data[start:start + length]), a number at most its kth best value:
-    the kth best of some distinct cells spread along it (the kth best of some of a row's
-    values is at most the kth best of all of them); -inf for a row of at most kth cells,
-    all of which count. One partition for all the rows of a block, where a partition of
-    each row in turn took a Python loop and a copy of every row. A larger sample costs
-    more to partition but leaves fewer scores to sort: about sqrt(8 * kth * length)
-    cells (measured: 300 of rows of 2,000 scores, 1,000 of rows of 20,000)."""
-    mean_length = float(lengths.mean()) if len(lengths) else 0.0
-    size = max(kth, min(2048, int(np.sqrt(8 * kth * mean_length))))
-    step = np.arange(size)
-    # Rows of at most `size` cells give every cell; longer ones every (length/size)-th
-    # (distinct cells: the step is at least 1).
-    offsets = np.where(lengths[:, None] <= size, step, (step * lengths[:, None]) // size)
-    present = step < lengths[:, None]
-    sample = np.full((len(lengths), size), -np.inf)
-    sample[present] = data[(starts[:, None] + offsets)[present]]
-    bounds: np.ndarray = np.partition(sample, size - kth, axis=1)[:, size - kth]
-    bounds[lengths <= kth] = -np.inf
-    return bounds
 
 
 def _top(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,7 @@
 """Related papers: the k most similar papers to each one (ranking.py ranks them). The
 links are cached with the texts they were ranked from: a rebuild whose titles and
 abstracts are unchanged (an edit to a paper's notes, topics, authors or links, the most
-common hand edits) takes them from there without importing numpy and SciPy, 0.4 s of
+common hand edits) takes them from there without importing NumPy and Numba, 0.4 s of
 such a rebuild. Ranking every paper from nothing (a new site, or new papers) takes
 seconds on a large site: a build has it worked out beside its other stages (meanwhile)."""
 
@@ -67,7 +67,7 @@ def _cached(
 def _ranked(ordered: list[Paper], texts: Texts, k: int, cache: Cache | None) -> Links:
     if len(ordered) < 2:
         return {p.slug: () for p in ordered}
-    from labdigest import ranking  # (numpy and SciPy)
+    from labdigest import ranking  # (NumPy; Numba to rank many rows)
 
     links = ranking.ranked(ordered, texts[1], k, cache)
     if cache is not None:
