@@ -14,7 +14,8 @@ same order, as a clean build. related.py asks for this only when a text changed.
 
 The matrices are kept as plain NumPy arrays (Csr). A rebuild after an edit to a few
 abstracts ranks its few rows with NumPy, summing in the kernel's order, and skips
-Numba's import (a quarter of a second, most of such a rebuild's ranking)."""
+Numba's import (0.4 s with the compiled kernel's loading, most of such a rebuild's
+ranking)."""
 
 from __future__ import annotations
 
@@ -103,6 +104,9 @@ MOST_MOVED = 0.05
 # Up to this many rows are scored with NumPy (a loop over their terms), more by the
 # compiled kernel: a rebuild after an edit to a few abstracts skips Numba's import.
 FEW_ROWS = 64
+# So are the rows of a small site whose scores fit in this many cells (32 MiB, a site
+# of 2,000 papers): NumPy ranks them in less time than Numba takes to load (0.4 s).
+DENSE_CELLS = 1 << 22
 SHARE = 1000  # papers whose terms one worker counts at a time
 ROWS_AT_ONCE = 8192  # rows of term weights padded into one array (tens of MiB)
 
@@ -319,9 +323,10 @@ def _scores_against(matrix: Csr, rows: np.ndarray, others: np.ndarray) -> np.nda
 
 
 def _rank_rows(matrix: Csr, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k best columns of these rows of matrix @ matrix.T: a few rows with NumPy, many
-    with the compiled kernel, ROWS_PER_TASK rows at a time on every core."""
-    if len(rows) <= FEW_ROWS:
+    """The k best columns of these rows of matrix @ matrix.T: a few rows (or a small
+    site's) with NumPy, many with the compiled kernel, ROWS_PER_TASK rows at a time on
+    every core."""
+    if len(rows) <= FEW_ROWS or len(rows) * matrix.shape[0] <= DENSE_CELLS:
         block = _scores_of_rows(matrix, rows)
         block[np.arange(len(rows)), rows] = -1.0  # a paper is not related to itself
         return _top(block, k) if len(rows) else _no_rows(k)
