@@ -306,8 +306,9 @@ def _scores_against(matrix: Csr, rows: np.ndarray, others: np.ndarray) -> np.nda
     if len(others) > FEW_ROWS:
         from labdigest import ranking_kernel
 
-        arrays = (*_rows_arrays(matrix), *_postings(matrix, others))
-        return ranking_kernel.scores_against(rows.astype(np.int64), *arrays, len(others))
+        postings = _postings(matrix, others)
+        rows = rows.astype(np.int64)
+        return ranking_kernel.scores_against(rows, _rows_arrays(matrix), postings, len(others))
     # The others' weights by term; a term they lack adds 0.0, which changes no sum.
     weights = np.zeros((matrix.shape[1], len(others)))
     for column, other in enumerate(others.tolist()):
@@ -332,12 +333,12 @@ def _rank_rows(matrix: Csr, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
         return _top(block, k) if len(rows) else _no_rows(k)
     from labdigest import ranking_kernel  # (Numba: compiled once, loaded on import)
 
-    arrays = (*_rows_arrays(matrix), *_postings(matrix, np.arange(matrix.shape[0])))
+    arrays, postings = _rows_arrays(matrix), _postings(matrix, np.arange(matrix.shape[0]))
     scale = 10.0**SCORE_DIGITS
 
     def best_of(start: int) -> tuple[np.ndarray, np.ndarray]:
-        part = rows[start : start + ROWS_PER_TASK]
-        return ranking_kernel.best_of_rows(part.astype(np.int64), *arrays, k, scale)
+        part = rows[start : start + ROWS_PER_TASK].astype(np.int64)
+        return ranking_kernel.best_of_rows(part, arrays, postings, k, scale)
 
     parts = parallel.fork_map(best_of, range(0, len(rows), ROWS_PER_TASK), min_items=4)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])

@@ -19,25 +19,26 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-_ARRAYS = "int64[::1], int64[::1], int32[::1], float64[::1], int64[::1], int64[::1], float64[::1]"
+# rows, then a matrix's compressed rows (indptr, indices, data), then an inverted index
+# of some of its rows (term_starts, term_papers, term_weights): see ranking._postings.
+_ARRAYS = (
+    "int64[::1], Tuple((int64[::1], int32[::1], float64[::1])),"
+    " Tuple((int64[::1], int64[::1], float64[::1]))"
+)
+CompressedRows = tuple[np.ndarray, np.ndarray, np.ndarray]  # indptr, indices, data
+Postings = tuple[np.ndarray, np.ndarray, np.ndarray]  # term_starts, term_papers, term_weights
 
 
 @numba.njit(f"Tuple((int64[:, ::1], float64[:, ::1]))({_ARRAYS}, int64, float64)", cache=True)
 def best_of_rows(
-    rows: np.ndarray,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    data: np.ndarray,
-    term_starts: np.ndarray,
-    term_papers: np.ndarray,
-    term_weights: np.ndarray,
-    k: int,
-    scale: float,
+    rows: np.ndarray, matrix: CompressedRows, postings: Postings, k: int, scale: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each of these rows of a paper-by-term matrix (compressed rows; term_* its
-    columns, papers in order), the k columns of the best scores that round (to 1/scale)
+    """For each of these rows of a paper-by-term matrix (postings: the inverted index of
+    all its rows, papers in order), the k columns of the best scores that round (to 1/scale)
     above 0, best first, ties to the lower column, the paper itself left out; padded
     with column -1 and score 0."""
+    indptr, indices, data = matrix
+    term_starts, term_papers, term_weights = postings
     papers = len(indptr) - 1
     score = np.zeros(papers)
     touched = np.empty(papers + 1, np.int64)  # the papers scored so far, in that order
@@ -88,17 +89,12 @@ def best_of_rows(
 
 @numba.njit(f"float64[:, ::1]({_ARRAYS}, int64)", cache=True)
 def scores_against(
-    rows: np.ndarray,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    data: np.ndarray,
-    term_starts: np.ndarray,
-    term_papers: np.ndarray,
-    term_weights: np.ndarray,
-    width: int,
+    rows: np.ndarray, matrix: CompressedRows, postings: Postings, width: int
 ) -> np.ndarray:
     """The scores of these rows (as in best_of_rows) against the papers of an inverted
-    index of some papers (term_*, numbered 0 to width - 1), as a dense array."""
+    index of some papers (postings: numbered 0 to width - 1), as a dense array."""
+    indptr, indices, data = matrix
+    term_starts, term_papers, term_weights = postings
     scores = np.zeros((len(rows), width))
     for place in range(len(rows)):
         row = rows[place]
