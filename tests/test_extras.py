@@ -121,7 +121,7 @@ def test_few_rows_are_scored_with_numpy_exactly_as_the_kernel_scores_them() -> N
     matrix = ranking.rank(papers, [paper_text_key(p) for p in papers], 5).matrix
     everyone = np.arange(len(papers))
     compiled = ranking_kernel.scores_against(
-        everyone, ranking._rows_arrays(matrix), ranking._postings(matrix, everyone), len(papers)
+        everyone, ranking._rows_arrays(matrix), ranking._postings(matrix), len(papers)
     )
     dense = np.zeros(matrix.shape)
     dense[np.repeat(everyone, np.diff(matrix.indptr)), matrix.indices] = matrix.data

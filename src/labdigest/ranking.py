@@ -306,7 +306,7 @@ def _scores_against(matrix: Csr, rows: np.ndarray, others: np.ndarray) -> np.nda
     if len(others) > FEW_ROWS:
         from labdigest import ranking_kernel
 
-        postings = _postings(matrix, others)
+        postings = _postings(matrix.rows(others))  # numbered by place in others
         rows = rows.astype(np.int64)
         return ranking_kernel.scores_against(rows, _rows_arrays(matrix), postings, len(others))
     # The others' weights by term; a term they lack adds 0.0, which changes no sum.
@@ -333,7 +333,7 @@ def _rank_rows(matrix: Csr, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
         return _top(block, k) if len(rows) else _no_rows(k)
     from labdigest import ranking_kernel  # (Numba: compiled once, loaded on import)
 
-    arrays, postings = _rows_arrays(matrix), _postings(matrix, np.arange(matrix.shape[0]))
+    arrays, postings = _rows_arrays(matrix), _postings(matrix)
     scale = 10.0**SCORE_DIGITS
 
     def best_of(start: int) -> tuple[np.ndarray, np.ndarray]:
@@ -353,21 +353,20 @@ def _rows_arrays(matrix: Csr) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     )
 
 
-def _postings(matrix: Csr, papers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """An inverted index of these papers (rows): for each term, where its postings start,
-    then the papers that have it (numbered by their place in `papers`, in that order) and
-    their weights for it."""
-    part = matrix.rows(papers)
-    by_term = np.argsort(part.indices, kind="stable")  # the papers of each term, in order
-    numbers = np.repeat(np.arange(len(papers), dtype=np.int64), np.diff(part.indptr))
-    starts = np.concatenate([[0], np.cumsum(np.bincount(part.indices, minlength=part.shape[1]))])
-    return starts.astype(np.int64), numbers[by_term], part.data[by_term].astype(np.float64)
+def _postings(matrix: Csr) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An inverted index of the matrix's rows (papers): for each term, where its postings
+    start, then the rows that have it (in order) and their weights for it."""
+    by_term = np.argsort(matrix.indices, kind="stable")  # the papers of each term, in order
+    numbers = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    counts = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return starts, numbers[by_term], matrix.data[by_term].astype(np.float64)
 
 
 def _scores_of_rows(matrix: Csr, rows: np.ndarray) -> np.ndarray:
     """matrix[rows] @ matrix.T as a dense array, summed in the kernel's order: for each
     term of a row in turn, the products with every paper that has the term."""
-    starts, papers, weights = _postings(matrix, np.arange(matrix.shape[0]))
+    starts, papers, weights = _postings(matrix)
     scores = np.zeros((len(rows), matrix.shape[0]))
     for row_number, row in enumerate(rows.tolist()):
         for cell in range(matrix.indptr[row], matrix.indptr[row + 1]):
