@@ -9,6 +9,10 @@ the same digest. The clean builds and the peers' run in rounds (BENCH_ROUNDS, 3)
 back within a round, and the ratios are taken within each round: this machine's speed
 changes by half from one minute to the next. It prints one table and writes it to bench/results.md.
 
+BENCH_BASELINE=REV adds rows for labdigest at that git revision, measured in the same run
+(its own venv under bench/work/, installed from the registries): before and after, side
+by side.
+
 Every tool builds into a new folder. Old bench folders are set aside during a run and
 deleted at its end: on this machine's ext4 (no journal), creating files in the minutes
 after deleting tens of thousands is up to five times slower (the kernel skips recently
@@ -26,8 +30,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-from labdigest.write import trash_of
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_BENCH = REPO.parent / "shared" / "bench"
@@ -69,11 +71,6 @@ def timed(command: list[str], cwd: Path) -> tuple[float, int]:
         env=ENV,
     )
     elapsed = time.perf_counter() - started
-    # A build deletes a stale folder (the last search index) in the background, after it
-    # returns: the next step waits for that, so as not to be charged for it.
-    deadline = time.monotonic() + 120
-    while trash_of(cwd / "public").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
     LAST_OUTPUT["stdout"] = result.stdout
     if result.returncode != 0:
         sys.exit(f"failed: {' '.join(command)}\n{result.stderr}")
@@ -115,13 +112,35 @@ def without_outputs(site: Path) -> None:
             set_aside(path)
 
 
+# The labdigest being measured: this checkout's, or the baseline's (BENCH_BASELINE).
+TOOL = {"python": PYTHON, "label": "labdigest"}
+
+
 def labdigest(*args: str) -> list[str]:
-    return [PYTHON, "-m", "labdigest", *args]
+    return [TOOL["python"], "-m", "labdigest", *args]
+
+
+def baseline(revision: str) -> str:
+    """A venv with labdigest at `revision` installed (from a git worktree): its Python."""
+    folder = WORK / f"baseline-{revision}"
+    python = folder / "venv" / "bin" / "python"
+    if not python.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        subprocess.run(["git", "-C", str(REPO), "worktree", "prune"], check=True)
+        source = folder / "source"
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "add", "--detach", str(source), revision],
+            check=True,
+        )
+        subprocess.run([PYTHON, "-m", "venv", str(folder / "venv")], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", str(source)], check=True)
+    return str(python)
 
 
 def bench_size(size: int) -> dict[str, str]:
     site = make_site(size)
-    row: dict[str, str] = {"papers": f"{size:,}"}
+    row: dict[str, str] = {"papers": f"{size:,}", "labdigest": TOOL["label"]}
     seconds, _ = timed(labdigest("ingest", "content/digests", "--date", "2026-03-11"), site)
     row["ingest"] = f"{seconds:.2f}"
     rounds = [clean_builds(site, size) for _ in range(1 if size >= 100_000 else ROUNDS)]
@@ -130,9 +149,6 @@ def bench_size(size: int) -> dict[str, str]:
     seconds, _ = timed(labdigest("build"), site)
     row["rebuild, unchanged"] = f"{seconds:.2f}"
     paper = next((site / "content" / "papers").glob("*.md"))
-    # The first rebuild after a clean build has no earlier site to stage in (a build
-    # writes into the site of two builds ago): it makes a new folder and hard-links the
-    # live site's unchanged files into it; later ones write into the older site.
     edits = []
     for _ in range(1 + ROUNDS):
         paper.write_text(paper.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
@@ -140,8 +156,7 @@ def bench_size(size: int) -> dict[str, str]:
         edits.append(seconds)
     row["first rebuild, 1 edit, no search"] = f"{edits[0]:.2f}"
     row["rebuild, 1 edit, no search"] = f"{statistics.median(edits[1:]):.2f}"
-    # The same with search, as `make` rebuilds: the first has no index to keep (the
-    # builds before it had none), the later ones keep the last index's files for Pagefind.
+    # The same with search, as `make` rebuilds.
     indexed = []
     for _ in range(1 + ROUNDS):
         paper.write_text(paper.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
@@ -172,8 +187,6 @@ def clean_builds(site: Path, size: int) -> dict[str, float]:
     times: dict[str, float] = {}
     without_outputs(site)
     times["build, no search"], peak = timed(labdigest("build", "--no-search"), site)
-    if (waited := stage_seconds("related")) is not None:
-        times["waited for related"] = waited
     times["peak MiB (no search)"] = peak / 1024
     pagefind = [
         PYTHON,
@@ -192,7 +205,7 @@ def clean_builds(site: Path, size: int) -> dict[str, float]:
     bundle = site / "public" / "pagefind"
     index_bytes = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
     times["index MiB"] = index_bytes / 2**20
-    found = peers(size)
+    found = peers(size) if TOOL["label"] == "labdigest" else {}
     if "hugo" in found:
         times["hugo"] = found["hugo"]
         times["build ÷ hugo"] = times["build, no search"] / found["hugo"]
@@ -231,7 +244,14 @@ def main() -> None:
         print(f"waiting {wait:.0f} s: the file system settles after a large deletion")
         time.sleep(wait)
     sizes = [1_000, 10_000] + ([100_000] if os.environ.get("BENCH_LARGE") else [])
-    rows = [bench_size(size) for size in sizes]
+    revision = os.environ.get("BENCH_BASELINE")
+    rows = []
+    for size in sizes:
+        if revision:
+            TOOL.update(python=baseline(revision), label=f"at {revision}")
+            rows.append(bench_size(size))
+        TOOL.update(python=PYTHON, label="labdigest")
+        rows.append(bench_size(size))
     columns = list(dict.fromkeys(key for row in rows for key in row))
     lines = [
         "# labdigest benchmark",
@@ -243,8 +263,6 @@ def main() -> None:
         " 100,000 papers): each column is the median of the rounds (peak memory the"
         " highest), and each ratio the median of the ratios within a round. Rebuilds after"
         f" an edit: the median of {ROUNDS}.",
-        "A clean build ranks related papers beside its topics and views: *waited for related*"
-        " is the part of the build spent waiting for them.",
         "",
         "| " + " | ".join(columns) + " |",
         "|" + "---|" * len(columns),

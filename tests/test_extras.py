@@ -73,10 +73,10 @@ def test_related_papers_after_edits_equal_a_clean_ranking(
 
     papers = sorted(content.load_papers(REPO / "content"), key=lambda p: p.slug)
     cache = Cache(tmp_path)
-    # The example has 67 papers: let every edit take the incremental path, and every
-    # ranking of them all be the compiled kernel's (a large site's), not NumPy's.
+    # The example has 67 papers: let every edit take the incremental path, and a clean
+    # ranking take its rows ten at a time, as a large site's does.
     monkeypatch.setattr(ranking, "MOST_MOVED", 1.0)
-    monkeypatch.setattr(ranking, "DENSE_CELLS", 0)
+    monkeypatch.setattr(ranking, "DENSE_CELLS", 670)
     related(tuple(papers), cache=cache)
     clean_rankings = []
     real_rank = ranking.rank
@@ -109,29 +109,25 @@ def test_related_papers_after_edits_equal_a_clean_ranking(
     assert related(tuple(papers), cache=cache)[papers[5].slug] == ()
 
 
-def test_few_rows_are_scored_with_numpy_exactly_as_the_kernel_scores_them() -> None:
-    """A rebuild scores the rows an edit moved with NumPy, a clean build with the compiled
-    kernel: the floats must be the same to the last bit, or rankings would drift from a
-    clean build's; and they are the cosines a dense product gives."""
+def test_scores_against_a_few_rows_are_those_of_ranking_them_all() -> None:
+    """A rebuild scores the rows an edit moved against the others; a clean build scores
+    every row against every other: the floats must be the same to the last bit, or
+    rankings would drift from a clean build's; and they are cosines."""
     import numpy as np
 
-    from labdigest import ranking, ranking_kernel
+    from labdigest import ranking
 
     papers = sorted(content.load_papers(REPO / "content"), key=lambda p: p.slug)
     matrix = ranking.rank(papers, [paper_text_key(p) for p in papers], 5).matrix
     everyone = np.arange(len(papers))
-    compiled = ranking_kernel.scores_against(
-        everyone, ranking._rows_arrays(matrix), ranking._postings(matrix), len(papers)
-    )
+    everything = ranking._scores_against(matrix, everyone, everyone)
     dense = np.zeros(matrix.shape)
     dense[np.repeat(everyone, np.diff(matrix.indptr)), matrix.indices] = matrix.data
-    assert np.allclose(compiled, dense @ dense.T, rtol=0, atol=1e-12)
-    assert np.allclose(np.diag(compiled), 1.0)  # rows of length 1: cosines
-    rows = np.array([0, 5, 17, 66, 30])
-    assert np.array_equal(ranking._scores_of_rows(matrix, rows), compiled[rows])
-    for others in (np.array([3, 40]), np.arange(0, len(papers), 2)):  # NumPy, then compiled
+    assert np.allclose(everything, dense @ dense.T, rtol=0, atol=1e-12)
+    assert np.allclose(np.diag(everything), 1.0)  # rows of length 1: cosines
+    for others in (np.array([3, 40]), np.arange(0, len(papers), 2)):
         against = ranking._scores_against(matrix, everyone, others)
-        assert np.array_equal(against, compiled[:, others]), len(others)
+        assert np.array_equal(against, everything[:, others]), len(others)
         assert np.count_nonzero(against) > 20  # the papers do share terms
 
 
@@ -153,15 +149,7 @@ def test_term_counts_made_in_shares_on_every_core_equal_counts_made_at_once(
     vocabulary = sorted(set(chain.from_iterable(counted)))
     whole = ranking._count_matrix(counted, vocabulary)
     monkeypatch.setattr(ranking, "SHARE", 10)  # 7 shares, each missing most words
-    monkeypatch.setattr(parallel, "MIN_ITEMS", 20)
-    pids: list[int] = []
-    real_share_counts = ranking._share_counts
-
-    def counting(share: list[object]) -> tuple[object, list[str]]:
-        pids.append(os.getpid())
-        return real_share_counts(share)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(ranking, "_share_counts", counting)
+    monkeypatch.setattr(parallel, "force", True)  # counted in worker processes
     shares, words = ranking._counted(papers)
     assert words == vocabulary
     assert shares.shape == whole.shape
@@ -179,23 +167,20 @@ def test_term_counts_made_in_shares_on_every_core_equal_counts_made_at_once(
         )
         == counted[row]
     )
-    if parallel.workers() > 1:
-        assert not pids  # the shares were counted in worker processes, not this one
 
 
-def test_the_best_kept_while_scoring_are_the_best_of_every_score_made_dense(
+def test_the_best_of_rows_ranked_in_blocks_are_the_best_of_every_score(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Many rows are ranked by the compiled kernel, which keeps each row's k best as it
-    sums and never makes the scores dense: they must be exactly those of sorting every
-    score (ties to the lower column, only scores that round above zero, never the paper
-    itself), ties at the k-th place most of all, however the rows are split into tasks."""
+    """Rows are ranked a block at a time (on every core for a large site): each row's k
+    best must be exactly those of sorting every score (ties to the lower column, only
+    scores that round above zero, never the paper itself), ties at the k-th place most
+    of all, however the rows are split into blocks."""
     import numpy as np
 
-    from labdigest import ranking
+    from labdigest import parallel, ranking
 
     generator = np.random.default_rng(7)
-    monkeypatch.setattr(ranking, "DENSE_CELLS", 0)  # small sites are ranked with NumPy
     short_rows = 0
     for papers, terms, per_row, k in [(300, 40, 3, 5), (300, 12, 6, 5), (120, 400, 2, 12)]:
         # Few distinct weights and few terms: equal scores everywhere, twins among them.
@@ -209,14 +194,15 @@ def test_the_best_kept_while_scoring_are_the_best_of_every_score_made_dense(
             (papers, terms),
         )
         rows = np.sort(generator.choice(papers, 80, replace=False))
-        dense = ranking._scores_of_rows(matrix, rows)
+        dense = ranking._scores_against(matrix, rows, np.arange(papers))
         dense[np.arange(len(rows)), rows] = -1.0
         expected = ranking._top(dense, k)
-        for rows_per_task in (7, 1024):
-            monkeypatch.setattr(ranking, "ROWS_PER_TASK", rows_per_task)
+        for rows_per_block, on_workers in ((7, True), (1024, False)):
+            monkeypatch.setattr(ranking, "DENSE_CELLS", rows_per_block * papers)
+            monkeypatch.setattr(parallel, "force", on_workers)
             found = ranking._rank_rows(matrix, rows, k)
-            assert np.array_equal(found[0], expected[0]), (papers, terms, k, rows_per_task)
-            assert np.array_equal(found[1], expected[1]), (papers, terms, k, rows_per_task)
+            assert np.array_equal(found[0], expected[0]), (papers, terms, k, rows_per_block)
+            assert np.array_equal(found[1], expected[1]), (papers, terms, k, rows_per_block)
             assert found[0].dtype == expected[0].dtype
         short_rows += int((found[0] == -1).any(axis=1).sum())
         assert (found[1][:, :-1] == found[1][:, 1:]).any()  # ties were among the best
@@ -280,8 +266,8 @@ def test_rebuilds_after_a_notes_or_an_abstract_edit_import_only_what_they_need(
     site: Path,
 ) -> None:
     """Notes, topics and links leave titles and abstracts as they were: the rebuild takes
-    the related papers from the cache, without NumPy and Numba (0.5 s to import); an
-    abstract edit ranks a few rows again, without Numba; a rebuild with nothing changed
+    the related papers from the cache, without NumPy and SciPy; an abstract edit ranks a
+    few rows again; a rebuild with nothing changed
     imports no parser, template engine or worker pool at all (a fifth of a second)."""
     import subprocess
     import sys
@@ -291,7 +277,7 @@ def test_rebuilds_after_a_notes_or_an_abstract_edit_import_only_what_they_need(
     related_before = BeautifulSoup(page.read_bytes(), "html.parser").select(".related a")
     paper = site / "content/papers/towards-exact-computation-of-inductive-bias.md"
     add_front_matter(paper, "notes: Read for the reading group.\n")
-    modules = ("jinja2", "markdown_it", "multiprocessing", "numba", "numpy", "yaml")
+    modules = ("jinja2", "markdown_it", "concurrent.futures", "numpy", "yaml")
     rebuild = (
         "import sys; from pathlib import Path; from labdigest.build import BuildOptions, build;"
         f"build(BuildOptions(config_path=Path({str(site / 'site.toml')!r}), search=False));"
@@ -305,11 +291,10 @@ def test_rebuilds_after_a_notes_or_an_abstract_edit_import_only_what_they_need(
 
     after_notes_edit = imported_by_a_rebuild()
     assert "jinja2" in after_notes_edit  # (a rebuild, and its modules seen)
-    assert "numpy" not in after_notes_edit and "numba" not in after_notes_edit
-    # An abstract edit ranks the paper again, with NumPy only: Numba is for many rows.
+    assert "numpy" not in after_notes_edit
+    # An abstract edit ranks the paper again.
     paper.write_text(paper.read_text("utf-8") + "\nEdited: zebra quokka.\n", "utf-8")
-    after_abstract_edit = imported_by_a_rebuild()
-    assert "numpy" in after_abstract_edit and "numba" not in after_abstract_edit
+    assert "numpy" in imported_by_a_rebuild()
     assert imported_by_a_rebuild() == []  # nothing changed since
     soup = BeautifulSoup(page.read_bytes(), "html.parser")
     assert "Read for the reading group." in soup.select_one(".notes").get_text()

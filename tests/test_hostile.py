@@ -249,7 +249,7 @@ def test_an_interrupted_write_keeps_the_old_file(
 ) -> None:
     import os
 
-    from labdigest import write
+    from labdigest.output import files
 
     target = tmp_path / "paper.md"
     target.write_text("hand-edited", encoding="utf-8")
@@ -259,6 +259,6 @@ def test_an_interrupted_write_keeps_the_old_file(
 
     monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(OSError):
-        write.write_atomic(target, b"new text")
+        files.write_atomic(target, b"new text")
     assert target.read_text(encoding="utf-8") == "hand-edited"
     assert [p.name for p in tmp_path.iterdir()] == ["paper.md"]

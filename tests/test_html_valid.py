@@ -43,6 +43,7 @@ def vnu_errors(*folders: Path) -> list[dict[str, object]]:
     return messages
 
 
+@pytest.mark.linux_only
 def test_the_checker_catches_an_invalid_page(tmp_path: Path) -> None:
     (tmp_path / "bad.html").write_text(
         "<!doctype html><html lang=en><title>x</title><p><div>x</p>", encoding="utf-8"
@@ -52,6 +53,7 @@ def test_the_checker_catches_an_invalid_page(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.linux_only
 def test_every_page_of_the_example_is_valid(
     example_public: Path, example_public_subpath: Path
 ) -> None:

@@ -338,6 +338,7 @@ http {{
         process.wait(10)
 
 
+@pytest.mark.linux_only
 def test_nginx_under_a_sub_path_serves_every_link(nginx_digest: str) -> None:
     seen: set[str] = set()
     queue = deque([nginx_digest])
@@ -371,6 +372,7 @@ def test_nginx_under_a_sub_path_serves_every_link(nginx_digest: str) -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.linux_only
 def test_search_works_behind_nginx(nginx_digest: str, browser: Any) -> None:
     context = browser.new_context()
     try:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import string
 from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labdigest import frontmatter, markup, render
+from labdigest import frontmatter, markup
 from labdigest.content import manifest_to_text, paper_to_text, parse_manifest, parse_paper
 from labdigest.ingest.text import CHROME, parse_date_line, read
 from labdigest.models import Digest, ManifestEntry, Paper
 from labdigest.slugs import identity_key, is_safe_slug, slugify, unique_slug
+from labdigest.views import plain_text
 
 # Printable text of any script; no control characters (a digest is text, and Markdown
 # turns NUL into U+FFFD by specification).
@@ -83,7 +83,7 @@ def test_front_matter_round_trip(title: str, abstract: str, extra: str) -> None:
         {"note": extra},
         paper.body.strip(),
     )
-    assert render.plain_text(markup.render(again.body)) == _normal(abstract)
+    assert plain_text(markup.render(again.body)) == _normal(abstract)
 
 
 @settings(max_examples=300, deadline=None)
@@ -154,38 +154,6 @@ FIELD_VALUES = st.one_of(
     st.lists(TEXT | titles(), max_size=4),
     st.dictionaries(st.sampled_from(["code", "pdf", "Code", "a b"]), TEXT, max_size=3),
 )
-
-
-@settings(max_examples=400, deadline=None)
-@given(
-    st.dictionaries(
-        st.sampled_from(["title", "date", "digests", "authors", "arxiv", "journal_ref"])
-        | st.from_regex(r"[a-z][a-z0-9_-]{0,6}", fullmatch=True)
-        | TEXT,
-        FIELD_VALUES,
-        max_size=6,
-    )
-)
-def test_front_matter_is_written_as_pyyaml_writes_it(fields: dict[str, object]) -> None:
-    """The fast front-matter writer, where it answers, gives PyYAML's bytes."""
-    written = frontmatter.dump_simple(fields)
-    if written is not None:
-        assert written == pyyaml_dump(fields)
-
-
-def test_the_fast_front_matter_writer_takes_the_usual_paper(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    paper = parse_paper(
-        "---\ntitle: 'DepthMaster: Taming Diffusion Models'\ndate: 2026-03-11\ndigests:\n- d\n"
-        "authors:\n- Zi Wang\n- Ana O'Neil\narxiv: '2501.02576'\nlinks:\n  code: https://x.org/y\n"
-        "upvotes: 12\n---\n\nAbstract.\n",
-        Path("depthmaster.md"),
-    )
-    with monkeypatch.context() as patched:  # PyYAML's writer is not called
-        patched.setattr(frontmatter.yaml, "dump", lambda *args, **kwargs: pytest.fail("PyYAML"))
-        text = paper_to_text(paper)
-    assert parse_paper(text, Path("depthmaster.md")) == paper
 
 
 @given(st.text(alphabet=st.sampled_from("ab &<>\"'\n\r\t;#é"), max_size=30) | st.text())

@@ -7,14 +7,15 @@ import errno
 import os
 import shutil
 import stat
-import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import EXAMPLE_DIGEST, tree_bytes
-from labdigest import content, markup, render, write
+from labdigest import content, markup
 from labdigest.ingest import ingest
+from labdigest.output import files
+from labdigest.views import plain_text
 
 
 def _ingest(content_dir: Path, *paths: Path) -> None:
@@ -49,7 +50,7 @@ def test_paper_file_has_the_contract_fields_and_renders_the_literal_abstract(
     aptv2 = papers[
         "APTv2: Benchmarking Animal Pose Estimation and Tracking with a Large-scale Dataset and Beyond"
     ]
-    assert "named \\posetrackmethodname and" in render.plain_text(markup.render(aptv2.body))
+    assert "named \\posetrackmethodname and" in plain_text(markup.render(aptv2.body))
 
 
 def test_reingest_changes_no_byte(tmp_path: Path) -> None:
@@ -177,32 +178,27 @@ def test_nothing_readable_exits_1_with_the_file_named(tmp_path: Path, capsys: ob
     assert not (tmp_path / "content" / "papers").exists()
 
 
-@pytest.mark.parametrize("unnamed", [True, False], ids=["unnamed-file", "temporary-file"])
 def test_a_new_file_appears_whole_or_not_at_all(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A new file is written unnamed and then named (where the file system can), else as a
-    temporary file renamed: either way it appears complete, and a write that fails (a full
-    disk) leaves no file and nothing half-written behind."""
-    monkeypatch.setattr(write, "_unnamed_files", unnamed and write._unnamed_files)
+    """A new file is written as a temporary file and renamed: it appears complete, and a
+    write that fails (a full disk) leaves no file and nothing half-written behind."""
     target = tmp_path / "papers" / "new-paper.md"
-    write.write_atomic(target, b"---\ntitle: A new paper\n---\n")
+    target.parent.mkdir()
+    files.write_atomic(target, b"---\ntitle: A new paper\n---\n")
     assert target.read_bytes() == b"---\ntitle: A new paper\n---\n"
     assert [p.name for p in target.parent.iterdir()] == ["new-paper.md"]
 
-    def disk_full(handle: int, data: bytes) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
+    real_open = open
 
-    monkeypatch.setattr(write, "_write_all", disk_full)
+    def disk_full(path: object, mode: str = "r", *args: object, **kwargs: object) -> object:
+        stream = real_open(path, mode, *args, **kwargs)  # type: ignore[call-overload]
+        if "x" in mode:
+            stream.close()
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return stream
+
+    monkeypatch.setattr("builtins.open", disk_full)
     with pytest.raises(OSError, match="No space"):
-        write.write_atomic(target.parent / "another.md", b"text")
+        files.write_atomic(target.parent / "another.md", b"text")
     assert [p.name for p in target.parent.iterdir()] == ["new-paper.md"]
-
-
-def test_unnamed_files_are_used_where_linux_offers_them(tmp_path: Path) -> None:
-    """On this machine (Linux, /proc mounted) new files take the one-step way: the test
-    above then covers both ways."""
-    if not (sys.platform == "linux" and os.path.isdir("/proc/self/fd")):
-        pytest.skip("not Linux with /proc")
-    write.write_atomic(tmp_path / "a.md", b"a")
-    assert write._unnamed_files

@@ -5,52 +5,18 @@ content, no parsing); only then are the stages (pipeline.py) imported and run.""
 from __future__ import annotations
 
 import gc
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from labdigest import fingerprint, write
+from labdigest import fingerprint
 from labdigest.errors import LabdigestError
+from labdigest.output.stage import check_output_folder
 from labdigest.progress import SILENT, Progress
+from labdigest.report import BuildOptions, BuildReport, timed_stage
 from labdigest.sources import scan
 
-
-@dataclass(frozen=True, slots=True)
-class BuildOptions:
-    config_path: Path
-    out: Path | None = None  # default: public/ beside site.toml
-    base_url: str | None = None
-    search: bool = True
-    strict: bool = False
-
-    @property
-    def root(self) -> Path:
-        return self.config_path.absolute().parent
-
-
-@dataclass(slots=True)
-class BuildReport:
-    papers: int = 0
-    pages: int = 0
-    files: int = 0
-    kept: int = 0  # files whose inputs had not changed: kept from an earlier build
-    topics: dict[str, int] = field(default_factory=dict)
-    indexed: int | None = None
-    warnings: list[str] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
-    unchanged: bool = False  # the inputs were those of the last build: nothing was written
-
-
-@contextmanager
-def timed_stage(
-    report: BuildReport, name: str, progress: Progress, detail: Callable[[], str]
-) -> Iterator[None]:
-    started = time.perf_counter()
-    yield
-    report.seconds[name] = elapsed = time.perf_counter() - started
-    progress.stage_done(name, elapsed, detail())
+__all__ = ["BuildOptions", "BuildReport", "build"]
 
 
 def build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
@@ -77,7 +43,7 @@ def _build(options: BuildOptions, progress: Progress = SILENT) -> BuildReport:
     report = BuildReport()
     root = options.root
     out = (options.out or root / "public").absolute()
-    write.check_output_folder(out, root)
+    check_output_folder(out, root)
 
     with timed_stage(
         report,

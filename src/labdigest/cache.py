@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from labdigest import fingerprint
-from labdigest.write import write_atomic
+from labdigest.output.files import write_atomic
 
 FOLDER = ".labdigest-cache"
 SHARDS = 16  # per-item caches are split so that a small change rewrites a small part

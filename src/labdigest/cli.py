@@ -292,18 +292,6 @@ def _first_build(out: Path, rebuild: Callable[[], str | None], *, watching: bool
 
 
 def _serve(args: argparse.Namespace, progress: Progress) -> int:
-    from labdigest import parallel
-
-    # Rebuilds run beside the server's threads: no forking (given back when the server
-    # stops, for a caller that goes on building).
-    forking, parallel.enabled = parallel.enabled, False
-    try:
-        return _serve_site(args, progress)
-    finally:
-        parallel.enabled = forking
-
-
-def _serve_site(args: argparse.Namespace, progress: Progress) -> int:
     import threading
 
     from labdigest import config as config_stage

@@ -226,7 +226,7 @@ def _load_files(
         f"{folder.name}-{suffix[1:]}",
         str(folder.absolute()),
         found,
-        lambda names: parallel.fork_map(read, [folder / name for name in names]),
+        lambda names: parallel.process_map(read, [folder / name for name in names]),
     )
     return list(values.values())
 

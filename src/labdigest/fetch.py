@@ -13,7 +13,7 @@ from labdigest import __version__
 from labdigest.errors import IngestError
 from labdigest.ingest import formats
 from labdigest.ingest.base import decode
-from labdigest.write import write_atomic
+from labdigest.output.files import write_atomic
 
 USER_AGENT = f"labdigest/{__version__} (+https://pypi.org/project/labdigest/)"
 MAX_BYTES = 50 * 2**20

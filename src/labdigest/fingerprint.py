@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from labdigest import __version__, config
-from labdigest.write import write_atomic
+from labdigest.output.files import write_atomic
 
 PACKAGE = Path(__file__).parent
 

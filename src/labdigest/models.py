@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+from labdigest.output.files import Entry
+
 T = TypeVar("T")
 
 UNSORTED_SLUG = "unsorted"
@@ -133,15 +135,23 @@ class Library:
 
 
 class OutputFile(NamedTuple):
-    """A file of the built site: a path relative to the output folder, and its bytes. A
-    named tuple: a build makes one for each of its 20,000 files (10,000 papers), and a
-    frozen dataclass took three times as long to make."""
+    """A file of the built site: a path relative to the output folder, and its bytes."""
 
     path: str
     content: bytes
-    # What the file was made from, when render can tell: the next build compares keys and
-    # keeps a file whose key is unchanged instead of rendering it again.
+    # What the file was made from, when render can tell: the next build keeps a file
+    # whose key is unchanged instead of making it again.
     key: str | None = None
-    reused: bool = False  # not rendered: the staging folder already holds it, made from `key`
-    # Already written by write.store_file: its manifest entry, and whether bytes were written.
-    stored: tuple[list[Any], bool] | None = None
+
+
+class KeptFile(NamedTuple):
+    """A file of the last build that this one would make the same: the live site keeps it."""
+
+    path: str
+
+
+class WrittenFile(NamedTuple):
+    """A file a worker process wrote into the staging folder, and its manifest entry."""
+
+    path: str
+    entry: Entry

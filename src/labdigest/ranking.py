@@ -1,21 +1,15 @@
 """Related papers ranked: the k most similar papers to each one by TF-IDF cosine over
-title and abstract. Each paper is reduced to its most telling terms; each paper's scores
-against all others are summed through an inverted index of those terms, and its k best
-kept as they are summed, in compiled loops (ranking_kernel.py) on every core: a second
-of a core for 10,000 papers. The work still grows with the square of the number of
-papers when they share many terms, as synthetic digests do (a fifth of all pairs score
-above zero).
+title and abstract. Each paper is reduced to its most telling terms; scores are SciPy's
+sparse product of those rows, taken a block of rows at a time as a dense array whose k
+best per row are kept (blocks on every core for a large site). The work grows with the
+square of the number of papers when they share many terms, as synthetic digests do.
 
 The cache keeps the term counts and every paper's k best scores, so a rebuild after an
 edit recomputes only the rows the edit can move (the edited papers, and the papers that
 share a term whose document frequency changed) and ranks the others by merging their
 kept scores with their scores against the moved rows: the same floats, summed in the
-same order, as a clean build. related.py asks for this only when a text changed.
-
-The matrices are kept as plain NumPy arrays (Csr). A rebuild after an edit to a few
-abstracts ranks its few rows with NumPy, summing in the kernel's order, and skips
-Numba's import (0.4 s with the compiled kernel's loading, most of such a rebuild's
-ranking)."""
+same order (each row's terms in turn), as a clean build. related.py asks for this only
+when a text changed."""
 
 from __future__ import annotations
 
@@ -24,7 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -95,18 +89,14 @@ STOP_WORDS = frozenset(
     ]
 )
 TERMS_PER_PAPER = 24  # the highest-weighted terms say what a paper is about
-# Many rows are ranked by the compiled kernel this many at a time (a task for a core).
-ROWS_PER_TASK = 1024
 # Scores are rounded before ranking so that float noise never reorders equal scores.
 SCORE_DIGITS = 6
 # When an edit moves more rows than this share of all, ranking everything is as quick.
 MOST_MOVED = 0.05
-# Up to this many rows are scored with NumPy (a loop over their terms), more by the
-# compiled kernel: a rebuild after an edit to a few abstracts skips Numba's import.
-FEW_ROWS = 64
-# So are the rows of a small site whose scores fit in this many cells (32 MiB, a site
-# of 2,000 papers): NumPy ranks them in less time than Numba takes to load (0.4 s).
+# Rows are scored a block at a time, as a dense array of about this many cells (32 MiB).
 DENSE_CELLS = 1 << 22
+# A site whose ranking takes this many blocks ranks them on every core.
+PARALLEL_BLOCKS = 16
 SHARE = 1000  # papers whose terms one worker counts at a time
 ROWS_AT_ONCE = 8192  # rows of term weights padded into one array (tens of MiB)
 
@@ -212,7 +202,7 @@ def _counted(papers: Sequence[Paper]) -> tuple[Csr, list[str]]:
     second for 10,000 papers (a string for every word): each core counts a share of the
     papers over the share's own vocabulary, and the shares' columns are then mapped to
     the whole vocabulary, which keeps their order (both are sorted)."""
-    shares = parallel.fork_map(
+    shares = parallel.process_map(
         _share_counts,
         [papers[start : start + SHARE] for start in range(0, len(papers), SHARE)],
         min_items=2 if len(papers) >= parallel.MIN_ITEMS else parallel.MIN_ITEMS,
@@ -301,79 +291,48 @@ def _merge(
 
 
 def _scores_against(matrix: Csr, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """matrix[rows] @ matrix[others].T as a dense array, summed as the kernel sums (term
-    by term in each row's order, so that the floats are a clean build's)."""
-    if len(others) > FEW_ROWS:
-        from labdigest import ranking_kernel
-
-        postings = _postings(matrix.rows(others))  # numbered by place in others
-        rows = rows.astype(np.int64)
-        return ranking_kernel.scores_against(rows, _rows_arrays(matrix), postings, len(others))
-    # The others' weights by term; a term they lack adds 0.0, which changes no sum.
-    weights = np.zeros((matrix.shape[1], len(others)))
-    for column, other in enumerate(others.tolist()):
-        cells = slice(matrix.indptr[other], matrix.indptr[other + 1])
-        weights[matrix.indices[cells], column] = matrix.data[cells]
-    lengths, starts = np.diff(matrix.indptr)[rows], matrix.indptr[rows]
-    scores = np.zeros((len(rows), len(others)))
-    for position in range(int(lengths.max(initial=0))):  # each row's n-th term at once
-        have = np.flatnonzero(lengths > position)
-        cells = starts[have] + position
-        scores[have] += matrix.data[cells][:, None] * weights[matrix.indices[cells]]
-    return scores
+    """matrix[rows] @ matrix[others].T as a dense array: each pair's products summed in
+    the order of the row's terms, as in _rank_rows (a term the other lacks adds none)."""
+    sparse = _sparse(matrix)
+    product = sparse[rows] @ sparse[others].T
+    return np.asarray(product.toarray(), dtype=np.float64)
 
 
 def _rank_rows(matrix: Csr, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k best columns of these rows of matrix @ matrix.T: a few rows (or a small
-    site's) with NumPy, many with the compiled kernel, ROWS_PER_TASK rows at a time on
-    every core."""
-    if len(rows) <= FEW_ROWS or len(rows) * matrix.shape[0] <= DENSE_CELLS:
-        block = _scores_of_rows(matrix, rows)
-        block[np.arange(len(rows)), rows] = -1.0  # a paper is not related to itself
-        return _top(block, k) if len(rows) else _no_rows(k)
-    from labdigest import ranking_kernel  # (Numba: compiled once, loaded on import)
-
-    arrays, postings = _rows_arrays(matrix), _postings(matrix)
-    scale = 10.0**SCORE_DIGITS
-
-    def best_of(start: int) -> tuple[np.ndarray, np.ndarray]:
-        part = rows[start : start + ROWS_PER_TASK].astype(np.int64)
-        return ranking_kernel.best_of_rows(part, arrays, postings, k, scale)
-
-    parts = parallel.fork_map(best_of, range(0, len(rows), ROWS_PER_TASK), min_items=4)
+    """The k best columns of these rows of matrix @ matrix.T, a block of rows at a time."""
+    if not len(rows):
+        return _no_rows(k)
+    step = max(1, DENSE_CELLS // max(1, matrix.shape[0]))
+    blocks = [rows[start : start + step] for start in range(0, len(rows), step)]
+    parts = parallel.process_map(
+        _rank_block,
+        blocks,
+        initializer=_start_ranking,
+        initargs=(matrix, k),
+        min_items=PARALLEL_BLOCKS,
+    )
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def _rows_arrays(matrix: Csr) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The matrix's compressed rows in the types the compiled kernel takes."""
-    return (
-        np.ascontiguousarray(matrix.indptr, dtype=np.int64),
-        np.ascontiguousarray(matrix.indices, dtype=np.int32),
-        np.ascontiguousarray(matrix.data, dtype=np.float64),
-    )
+_ranking: list[tuple[Any, Any, int]] = []  # the matrix, its transpose and k (_start_ranking)
 
 
-def _postings(matrix: Csr) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """An inverted index of the matrix's rows (papers): for each term, where its postings
-    start, then the rows that have it (in order) and their weights for it."""
-    by_term = np.argsort(matrix.indices, kind="stable")  # the papers of each term, in order
-    numbers = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-    counts = np.bincount(matrix.indices, minlength=matrix.shape[1])
-    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return starts, numbers[by_term], matrix.data[by_term].astype(np.float64)
+def _start_ranking(matrix: Csr, k: int) -> None:
+    sparse = _sparse(matrix)
+    _ranking[:] = [(sparse, sparse.T.tocsr(), k)]
 
 
-def _scores_of_rows(matrix: Csr, rows: np.ndarray) -> np.ndarray:
-    """matrix[rows] @ matrix.T as a dense array, summed in the kernel's order: for each
-    term of a row in turn, the products with every paper that has the term."""
-    starts, papers, weights = _postings(matrix)
-    scores = np.zeros((len(rows), matrix.shape[0]))
-    for row_number, row in enumerate(rows.tolist()):
-        for cell in range(matrix.indptr[row], matrix.indptr[row + 1]):
-            term, weight = matrix.indices[cell], matrix.data[cell]
-            having = slice(starts[term], starts[term + 1])
-            scores[row_number, papers[having]] += weight * weights[having]
-    return scores
+def _rank_block(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    sparse, transposed, k = _ranking[0]
+    block = np.asarray((sparse[rows] @ transposed).toarray(), dtype=np.float64)
+    block[np.arange(len(rows)), rows] = -1.0  # a paper is not related to itself
+    return _top(block, k)
+
+
+def _sparse(matrix: Csr) -> Any:
+    from scipy.sparse import csr_matrix
+
+    return csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=matrix.shape)
 
 
 def _no_rows(k: int) -> tuple[np.ndarray, np.ndarray]:

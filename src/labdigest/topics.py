@@ -107,18 +107,18 @@ def assign(
 
     by_slug = {paper.slug: paper for paper in library.papers}
 
-    def find(slug: str) -> dict[str, tuple[str, ...]]:
-        found = phrase_index.find(words_of(searchable_text(by_slug[slug])))
-        # Sorted tuples, not sets: they pickle several times faster (and in one order).
-        return {topic: tuple(sorted(phrases)) for topic, phrases in found.items()}
-
     # Finding the phrases reads every word of every paper: only changed papers are read.
     found_in = per_item(
         cache,
         "topic-phrases",
         repr(topics),
         library.text_keys or text_keys(library.papers),
-        lambda slugs: parallel.fork_map(find, slugs),
+        lambda slugs: parallel.process_map(
+            _phrases_in,
+            [searchable_text(by_slug[slug]) for slug in slugs],
+            initializer=_start_finding,
+            initargs=(phrase_index,),
+        ),
     )
     of_paper: dict[str, tuple[str, ...]] = {}
     phrases_of: dict[str, tuple[str, ...]] = {}
@@ -142,3 +142,16 @@ def assign(
         phrases_of=phrases_of,
         papers_in={slug: tuple(papers) for slug, papers in papers_in.items()},
     )
+
+
+_finding: list[PhraseIndex] = []  # the phrases a worker looks for (_start_finding)
+
+
+def _start_finding(index: PhraseIndex) -> None:
+    _finding[:] = [index]
+
+
+def _phrases_in(text: str) -> dict[str, tuple[str, ...]]:
+    """The topics whose phrases the text holds, and those phrases, sorted."""
+    found = _finding[0].find(words_of(text))
+    return {topic: tuple(sorted(phrases)) for topic, phrases in found.items()}

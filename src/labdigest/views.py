@@ -145,20 +145,20 @@ class PaperView:
 
 
 class Views(Mapping[str, PaperView]):
-    """slug → PaperView, each kept as its pickle until something asks for it. A rebuild
-    after an edit shows a few hundred of 10,000 views (the edited page, feeds, the lists
-    made again): unpickling every view from the build cache took half a second of it."""
+    """slug → PaperView, each kept as its pickle until something asks for it: a rebuild
+    after an edit shows a few hundred of 10,000 views."""
 
-    __slots__ = ("_stored",)
+    __slots__ = ("_loaded", "_stored")
 
     def __init__(self, stored: dict[str, bytes]):
-        self._stored: dict[str, bytes | PaperView] = dict(stored)
+        self._stored = stored
+        self._loaded: dict[str, PaperView] = {}
 
     def __getitem__(self, slug: str) -> PaperView:
-        value = self._stored[slug]
-        if isinstance(value, bytes):
-            value = self._stored[slug] = pickle.loads(value)
-        return cast(PaperView, value)  # (a check on every lookup of a hot path)
+        view = self._loaded.get(slug)
+        if view is None:
+            view = self._loaded[slug] = pickle.loads(self._stored[slug])
+        return cast(PaperView, view)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._stored)
@@ -166,11 +166,9 @@ class Views(Mapping[str, PaperView]):
     def __len__(self) -> int:
         return len(self._stored)
 
-    def load_all(self) -> None:
-        """Unpickle every view now: before forking workers that will show them all, so
-        that each does not unpickle them again."""
-        for slug in self._stored:
-            self[slug]
+    def stored(self) -> dict[str, bytes]:
+        """Every view as its pickle (to send to worker processes)."""
+        return self._stored
 
     def listed(self, slugs: Iterable[str]) -> ViewList:
         return ViewList(self, tuple(slugs))

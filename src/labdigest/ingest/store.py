@@ -14,8 +14,8 @@ from labdigest.cache import Cache
 from labdigest.errors import IngestError
 from labdigest.ingest.base import Entry
 from labdigest.models import Digest, ManifestEntry, Paper
+from labdigest.output.files import write_atomic
 from labdigest.slugs import identity_key, normalize_title, slugify, unique_slug
-from labdigest.write import write_atomic
 
 
 @dataclass(slots=True)
@@ -182,7 +182,7 @@ class PaperStore:
         while they are written)."""
         papers = [self.papers[slug] for slug in self._unsaved]
         raw = [self._raw_abstracts.get(paper.slug) for paper in papers]
-        bodies = parallel.fork_map(
+        bodies = parallel.process_map(
             _finish_and_write, list(zip(papers, raw, strict=True)), meanwhile=meanwhile
         )
         for paper, body in zip(papers, bodies, strict=True):

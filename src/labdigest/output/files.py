@@ -1,0 +1,81 @@
+"""Files written whole or not at all, and output paths that cannot leave their folder."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import os
+from pathlib import Path
+from stat import S_IMODE
+from typing import NamedTuple
+
+from labdigest.errors import LabdigestError
+
+_temporaries = itertools.count()
+_NOT_PLAIN = frozenset({"", ".", ".."})
+
+
+class Entry(NamedTuple):
+    """A file of a built site as the manifest records it: its content's SHA-1, its size
+    and modification time when written (a file changed since no longer matches), and
+    the key of what it was made from (None: not keyed, compared by content)."""
+
+    sha1: str
+    size: int
+    mtime_ns: int
+    key: str | None
+
+
+def write_atomic(path: Path | str, data: bytes) -> None:
+    """Replace `path` with `data` (its folder made if need be); a reader, or a crash,
+    sees the old or the new file. A new file gets the permissions the umask gives; a
+    replaced one keeps its own."""
+    target = os.fspath(path)
+    folder, name = os.path.split(target)
+    temporary = os.path.join(folder, f".{name}.{os.getpid()}-{next(_temporaries)}.tmp")
+    if folder and not os.path.isdir(folder):
+        os.makedirs(folder, exist_ok=True)
+    try:
+        with open(temporary, "xb") as stream:
+            stream.write(data)
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(temporary, S_IMODE(os.stat(target).st_mode))
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def write_new(folder: str, relative: str, data: bytes, key: str | None) -> Entry:
+    """Write a file of the site into the staging folder (nothing else writes there, so a
+    plain write is whole once the build completes); returns its manifest entry."""
+    target = os.path.join(folder, *safe_relative(relative).split("/"))
+    parent = os.path.dirname(target)
+    if not os.path.isdir(parent):
+        os.makedirs(parent, exist_ok=True)
+    with open(target, "wb") as stream:
+        stream.write(data)
+        stream.flush()  # (the size and time are the file's once all is written)
+        stat = os.fstat(stream.fileno())
+    return Entry(sha1(data), stat.st_size, stat.st_mtime_ns, key)
+
+
+def sha1(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def safe_relative(path: str) -> str:
+    """An output path as render gives it ("papers/x/index.html"), refused unless it is
+    relative, in plain form and inside the output folder."""
+    parts = path.split("/")
+    if (
+        path.startswith("/")
+        or "\\" in path
+        or "\0" in path
+        or ":" in parts[0]
+        or not set(parts).isdisjoint(_NOT_PLAIN)
+    ):
+        raise LabdigestError(f"refusing to write outside the output folder: {path!r}")
+    return path

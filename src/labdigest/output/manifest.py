@@ -1,0 +1,51 @@
+"""What a build left in the output folder, recorded beside it (.public.manifest.json):
+every file with its Entry, and the folders it owns whole (the search index). The next
+build keeps a file whose key is unchanged and which is still as recorded, and deletes
+what it no longer makes. A manifest that is missing or unreadable only means that
+nothing is kept: every file is made again."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labdigest.output.files import Entry, write_atomic
+
+VERSION = 1
+
+
+@dataclass(slots=True)
+class Manifest:
+    files: dict[str, Entry] = field(default_factory=dict)
+    folders: list[str] = field(default_factory=list)  # replaced whole, not file by file
+
+    def save(self, out: Path) -> None:
+        data = {
+            "version": VERSION,
+            "files": {path: list(entry) for path, entry in sorted(self.files.items())},
+            "folders": sorted(self.folders),
+        }
+        write_atomic(path_of(out), json.dumps(data, separators=(",", ":")).encode("utf-8"))
+
+    @classmethod
+    def load(cls, out: Path) -> Manifest:
+        try:
+            data = json.loads(path_of(out).read_bytes())
+            if data["version"] != VERSION:
+                return cls()
+            files = {path: Entry(*entry) for path, entry in data["files"].items()}
+            return cls(files, list(data["folders"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls()
+
+
+def path_of(out: Path) -> Path:
+    return out.parent / f".{out.name}.manifest.json"
+
+
+def made_by_labdigest(out: Path) -> bool:
+    """Whether a build recorded this folder (earlier versions named their manifest
+    .public.files or .public.files.json)."""
+    old = out.parent / f".{out.name}.files"
+    return any(p.exists() for p in (path_of(out), old, old.with_suffix(".files.json")))

@@ -1,0 +1,207 @@
+"""A build writes into a staging folder beside the output folder, and only once it is
+complete are its files moved into place (each by one rename); a build that fails before
+then leaves the live site as it was. A file whose key is unchanged, and which is still
+as the last build left it, is not written at all: the live site keeps it. What the new
+site no longer holds is then deleted, a file dropped in by hand included."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labdigest.errors import LabdigestError
+from labdigest.models import OutputFile
+from labdigest.output.files import Entry, safe_relative, sha1, write_new
+from labdigest.output.manifest import Manifest, made_by_labdigest
+
+STAGE_MARK = ".stage-"
+ASIDE_MARK = ".aside-"
+
+
+@dataclass(slots=True)
+class Stage:
+    """The staging folder of one build, and what the new site holds so far."""
+
+    path: Path
+    out: Path
+    live: Manifest  # what the live site holds, as the last build recorded it
+    manifest: Manifest = field(default_factory=Manifest)
+    written: set[str] = field(default_factory=set)  # files of the stage, to move into place
+
+    def holds(self, path: str, key: str) -> bool:
+        """Whether the live site holds `path` as made from `key`, untouched since."""
+        entry = self.live.files.get(path)
+        return entry is not None and entry.key == key and self._intact(path, entry)
+
+    def keep(self, path: str) -> None:
+        """The live site's file is this build's too (holds() said so)."""
+        self._claim(path)
+        self.manifest.files[path] = self.live.files[path]
+
+    def add(self, file: OutputFile) -> None:
+        """One file of the site, written into the stage."""
+        path = safe_relative(file.path)
+        if not self._same_as_live(path, sha1(file.content), file.key):
+            self.added(path, write_new(str(self.path), path, file.content, file.key))
+
+    def added(self, path: str, entry: Entry) -> None:
+        """A file written into the stage (by add, or by a worker process). If the live
+        site holds these very bytes (a page made again with the same result), the live
+        file stays, and the stage's copy is dropped with the stage."""
+        if not self._same_as_live(path, entry.sha1, entry.key):
+            self.manifest.files[self._claim(path)] = entry
+            self.written.add(path)
+
+    def _same_as_live(self, path: str, digest: str, key: str | None) -> bool:
+        live = self.live.files.get(path)
+        if live is None or live.sha1 != digest or not self._intact(path, live):
+            return False
+        self.manifest.files[self._claim(path)] = live._replace(key=key)
+        return True
+
+    def link_kept(self, wanted: Callable[[str], bool]) -> None:
+        """Put the kept files that `wanted` picks into the stage too, for a tool that
+        reads the whole site there (Pagefind): hard links where the file system has
+        them, else copies."""
+        for path in sorted(self.manifest.files.keys() - self.written):
+            if wanted(path):
+                source, target = self.out / path, self.path / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(source, target)
+                except OSError:
+                    shutil.copy2(source, target)
+
+    def _claim(self, path: str) -> str:
+        relative = safe_relative(path)
+        if relative in self.manifest.files:
+            raise LabdigestError(f"two pages want the same output path: {path}")
+        return relative
+
+    def _intact(self, path: str, entry: Entry) -> bool:
+        try:
+            stat = os.stat(self.out / path)
+        except OSError:
+            return False
+        return stat.st_size == entry.size and stat.st_mtime_ns == entry.mtime_ns
+
+
+@contextlib.contextmanager
+def staged_output(out: Path) -> Iterator[Stage]:
+    """Yield the stage; if the block completes, its files are moved into `out`."""
+    out = out.absolute()
+    _clear_leftovers(out)
+    live = Manifest.load(out) if out.is_dir() else Manifest()
+    stage = Stage(out.parent / f".{out.name}{STAGE_MARK}{secrets.token_hex(4)}", out, live)
+    stage.path.mkdir(parents=True)
+    try:
+        yield stage
+        _apply(stage)
+    finally:
+        shutil.rmtree(stage.path, ignore_errors=True)
+
+
+def _apply(stage: Stage) -> None:
+    out, manifest = stage.out, stage.manifest
+    if not out.exists():  # a first build: the stage holds the whole site
+        os.rename(stage.path, out)
+        manifest.save(out)
+        return
+    if not out.is_dir() or out.is_symlink():
+        raise LabdigestError(f"{out} exists and is not a folder; refusing to replace it")
+    for folder in manifest.folders:
+        _replace_folder(stage.path / folder, out / folder)
+    for path in sorted(stage.written):
+        _move(stage.path / path, out / path)
+    _remove_stale(out, manifest)
+    manifest.save(out)
+
+
+def _replace_folder(source: Path, target: Path) -> None:
+    """A folder owned whole (the search index) swapped for the new one."""
+    aside = target.parent.parent / f".{target.parent.name}{ASIDE_MARK}{secrets.token_hex(4)}"
+    if target.exists():
+        os.rename(target, aside)
+    try:
+        os.rename(source, target)
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def _move(source: Path, target: Path) -> None:
+    try:
+        os.replace(source, target)
+        return
+    except FileNotFoundError:  # a new folder
+        _make_folder(target.parent)
+    except (IsADirectoryError, PermissionError):  # a folder in its place (made by hand)
+        if not target.is_dir():
+            raise
+        shutil.rmtree(target)
+    os.replace(source, target)
+
+
+def _make_folder(folder: Path) -> None:
+    """The folder and its parents; a file in the way of one (made by hand) is removed."""
+    for parent in [*reversed(folder.parents), folder]:
+        if parent.is_file() or parent.is_symlink():
+            parent.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def _remove_stale(out: Path, manifest: Manifest) -> None:
+    """Delete what the new site does not hold, and the folders left empty."""
+    owned = set(manifest.folders)
+    for directory, folders, names in os.walk(out, topdown=True):
+        relative = os.path.relpath(directory, out).replace(os.sep, "/")
+        prefix = "" if relative == "." else relative + "/"
+        if not prefix:
+            folders[:] = [f for f in folders if f not in owned]
+        for name in names:
+            if prefix + name not in manifest.files:
+                os.unlink(os.path.join(directory, name))
+    for directory, _, _ in sorted(os.walk(out), key=lambda d: -len(d[0])):
+        if directory != str(out):
+            with contextlib.suppress(OSError):  # not empty
+                os.rmdir(directory)
+
+
+def _clear_leftovers(out: Path) -> None:
+    """Remove what a killed build left beside `out` (its stage, a folder set aside)."""
+    for mark in (STAGE_MARK, ASIDE_MARK):
+        for path in out.parent.glob(f".{out.name}{mark}*"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def check_output_folder(out: Path, site: Path) -> None:
+    """Refuse an output folder that a build must not replace: a build deletes whatever
+    in it the new site does not hold, so `--out .` or `--out ~/Documents` would delete
+    the site's own files or someone's documents."""
+    out = Path(os.path.abspath(out))
+    real, site = Path(os.path.realpath(out)), Path(os.path.realpath(site))
+    if real == site or real in site.parents:
+        raise LabdigestError(
+            f"output folder {out}: it holds the site itself (site.toml, content/); "
+            "build into a folder of its own, such as public/"
+        )
+    for inputs in (site / "content", site / "templates"):
+        if real == inputs or inputs in real.parents:
+            raise LabdigestError(f"output folder {out}: it is inside {inputs}, which builds read")
+    if _holds_anything(out) and not made_by_labdigest(out):
+        raise LabdigestError(
+            f"output folder {out}: it holds files that no labdigest build made (there is "
+            f"no .{out.name}.manifest.json beside it); a build replaces the whole folder, "
+            "so move them away or choose another"
+        )
+
+
+def _holds_anything(folder: Path) -> bool:
+    if not folder.is_dir():
+        return False
+    with os.scandir(folder) as entries:
+        return any(entries)

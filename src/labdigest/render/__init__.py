@@ -1,0 +1,48 @@
+"""Library → site files. The context (views) is made once; paper pages are rendered on
+every core, while this process renders the lists, feeds and machine files. A file whose
+key is unchanged, and which the live site holds as the last build left it, is kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from labdigest.cache import Cache
+from labdigest.models import KeptFile, Library, OutputFile, SiteConfig, WrittenFile
+from labdigest.output.stage import Stage
+from labdigest.progress import Progress
+from labdigest.related import Links
+from labdigest.render.context import code_folder, make_context
+from labdigest.render.environment import Renderer
+from labdigest.render.lists import Lists
+from labdigest.render.machine import MachineFiles
+from labdigest.render.papers import page_work, paper_files
+from labdigest.topics import TopicIndex
+
+SiteFile = OutputFile | KeptFile | WrittenFile
+
+
+def render_site(
+    config: SiteConfig,
+    templates: Path,
+    library: Library,
+    topics: TopicIndex,
+    related: Links,
+    cache: Cache | None,
+    stage: Stage,
+    progress: Progress,
+    *,
+    search_index: bool,
+) -> list[SiteFile]:
+    compiled = code_folder(cache)
+    renderer = Renderer(config, templates, compiled)
+    context = make_context(config, renderer.build_key, library, topics, related, cache)
+    others: list[SiteFile] = []
+
+    def other_files() -> None:
+        others.extend(Lists(renderer, context, stage.holds).all(search_index))
+        others.extend(MachineFiles(renderer, context, stage.holds).all(cache))
+
+    work = page_work(renderer, context, compiled, str(stage.path))
+    papers: list[SiteFile] = []
+    papers += paper_files(renderer, context, work, stage.holds, progress, other_files)
+    return papers + others

@@ -1,0 +1,129 @@
+"""The pages that list papers or lead to them: the home page, topics, digests (each list
+split into pages of `per_page`), the lab's papers, search and 404. Each is keyed by what
+its template is given: an unchanged one is kept, not rendered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from labdigest.models import KeptFile, OutputFile
+from labdigest.render.context import Context
+from labdigest.render.environment import Renderer
+from labdigest.render.papers import Reuse
+from labdigest.views import Pager, PaperView, ViewList, list_page, person_key
+
+HOME_PAPERS = 100  # the home page shows this many of the latest digest
+File = OutputFile | KeptFile
+
+
+class Lists:
+    def __init__(self, renderer: Renderer, context: Context, reuse: Reuse):
+        self.renderer, self.context, self.reuse = renderer, context, reuse
+
+    def keyed_page(self, out_path: str, template: str, **values: Any) -> File:
+        """The page, unless the live site holds it as made from these values."""
+        key = self.renderer.key_of(template, values, self.context.view_keys)
+        if self.reuse(out_path, key):
+            return KeptFile(out_path)
+        return OutputFile(out_path, self.renderer.render_page(out_path, template, values), key)
+
+    def all(self, search_index: bool) -> Iterator[File]:
+        yield from self.topic_pages()
+        yield from self.digest_pages()
+        yield from self.site_pages(search_index)
+
+    def topic_pages(self) -> Iterator[File]:
+        context = self.context
+        yield self.keyed_page(
+            "topics/index.html", "topics.html", topics=list(context.topic_views.values())
+        )
+        for topic in context.topics.topics:
+            view = context.topic_views[topic.slug]
+            feed = (f"{self.renderer.config.title}: {topic.name}", view.feed_url)
+            yield from self.paginated(
+                f"topics/{topic.slug}/",
+                context.papers.listed(context.topics.papers_in[topic.slug]),
+                "topic.html",
+                topic=view,
+                description=topic.description or topic.name,
+                feeds=[feed],
+            )
+
+    def digest_pages(self) -> Iterator[File]:
+        yield self.keyed_page("digests/index.html", "digests.html", digests=self.context.digests)
+        for digest in self.context.digests:
+            yield from self.paginated(
+                f"digests/{digest.id}/", digest.papers, "digest.html", digest=digest
+            )
+
+    def paginated(
+        self, folder: str, papers: ViewList, template: str, **values: Any
+    ) -> Iterator[File]:
+        """A list of papers as pages of `per_page`: folder, then folder/page/2/ and on."""
+        per_page = self.renderer.config.per_page
+        folders = list_folders(folder, len(papers), per_page)
+        urls = [self.renderer.site.url(page) for page in folders]
+        for index, page in enumerate(folders):
+            pager = Pager(
+                number=index + 1,
+                count=len(folders),
+                start=index * per_page + 1,
+                previous_url=urls[index - 1] if index > 0 else None,
+                next_url=urls[index + 1] if index + 1 < len(folders) else None,
+            )
+            shown = papers[index * per_page : (index + 1) * per_page]
+            yield self.keyed_page(
+                page + "index.html", template, pager=pager, papers=shown, **values
+            )
+
+    def site_pages(self, search_index: bool) -> Iterator[File]:
+        context = self.context
+        latest = context.digests[0] if context.digests else None
+        seen_before = {
+            slug: context.first_seen[slug]
+            for slug in (latest.papers.slugs if latest else ())
+            if context.first_seen[slug].id != latest.id  # type: ignore[union-attr]
+        }
+        yield self.keyed_page(
+            "index.html",
+            "home.html",
+            latest=latest,
+            seen_before=seen_before,
+            topics=list(context.topic_views.values()),
+            paper_count=len(context.papers),
+            home_papers=HOME_PAPERS,
+            digest_count=len(context.digests),
+        )
+        lab_papers = context.papers.listed(context.lab_papers)
+        yield self.keyed_page(
+            "lab/index.html",
+            "lab.html",
+            papers=lab_papers,
+            members=member_counts(self.renderer.config.lab_members, lab_papers),
+        )
+        yield self.keyed_page("404.html", "404.html")
+        language = self.renderer.config.language.split("-")[0].lower()
+        yield self.keyed_page(
+            "search/index.html",
+            "search.html",
+            no_papers=not context.papers,
+            search_index=search_index,
+            wasm=f"pagefind/wasm.{language}.pagefind",
+        )
+
+
+def list_folders(folder: str, papers: int, per_page: int) -> list[str]:
+    """The folders of a list of papers split into pages (see list_page)."""
+    count = max(1, -(-papers // per_page))
+    return [list_page(folder, number) for number in range(1, count + 1)]
+
+
+def member_counts(members: Sequence[str], papers: Sequence[PaperView]) -> list[tuple[str, int]]:
+    counts = {person_key(m): (m, 0) for m in members}
+    for paper in papers:
+        for author in paper.authors:
+            if author.member and (key := person_key(author.name)) in counts:
+                name, count = counts[key]
+                counts[key] = (name, count + 1)
+    return list(counts.values())

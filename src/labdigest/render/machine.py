@@ -1,0 +1,158 @@
+"""The files made for other programs: Atom feeds, BibTeX collections, the e-mails, the
+sitemap, robots.txt, papers.json, and the site's assets. A feed, a .bib or an e-mail is
+keyed by the views it shows; the others are compared by their bytes when written."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from labdigest import feeds
+from labdigest.cache import Cache, per_item
+from labdigest.models import KeptFile, OutputFile
+from labdigest.render.context import Context
+from labdigest.render.environment import Renderer, text_digest
+from labdigest.render.lists import list_folders
+from labdigest.render.mail import emails
+from labdigest.render.papers import Reuse
+from labdigest.views import DigestView, PaperView, ViewList
+
+File = OutputFile | KeptFile
+
+
+class MachineFiles:
+    def __init__(self, renderer: Renderer, context: Context, reuse: Reuse):
+        self.renderer, self.context, self.reuse = renderer, context, reuse
+        self.site = renderer.site
+
+    def keyed(self, path: str, inputs: Sequence[str], make: Callable[[], bytes]) -> File:
+        key = text_digest("\0".join((self.renderer.build_key, path, *inputs)))
+        return KeptFile(path) if self.reuse(path, key) else OutputFile(path, make(), key)
+
+    def all(self, cache: Cache | None) -> Iterator[File]:
+        context, config = self.context, self.renderer.config
+        newest = context.papers.listed(itertools.islice(context.papers, feeds.FEED_LENGTH))
+        yield self.feed(config.title, config.description, "", newest)
+        for topic in context.topics.topics:
+            members = context.papers.listed(context.topics.papers_in[topic.slug])
+            title = f"{config.title}: {topic.name}"
+            yield self.feed(title, topic.description, f"topics/{topic.slug}/", members)
+            yield self.bib(f"topics/{topic.slug}/papers.bib", members)
+        for digest in context.digests:
+            folder = f"digests/{digest.id}/"
+            yield self.bib(folder + "papers.bib", digest.papers)
+            inputs = [self.views_key(digest.papers), repr(digest)]
+            made = emails_once(self.renderer, digest)
+            yield self.keyed(folder + "email.html", inputs, functools.partial(_part, made, 0))
+            yield self.keyed(folder + "email.txt", inputs, functools.partial(_part, made, 1))
+        yield OutputFile("sitemap.xml", self.sitemap())
+        yield OutputFile("robots.txt", feeds.robots(self.site.absolute("sitemap.xml")))
+        yield OutputFile("papers.json", self.papers_json(cache))
+        yield from assets(self.renderer.templates_dir)
+
+    def views_key(self, papers: ViewList) -> str:
+        return ",".join(self.context.view_keys[slug] for slug in papers.slugs)
+
+    def bib(self, path: str, papers: ViewList) -> File:
+        return self.keyed(path, [self.views_key(papers)], lambda: _bib(papers))
+
+    def feed(self, title: str, subtitle: str, path: str, papers: ViewList) -> File:
+        """path/feed.xml: the first papers of the list."""
+        shown = papers[: feeds.FEED_LENGTH]
+        return self.keyed(
+            path + "feed.xml",
+            [title, subtitle, self.views_key(shown)],
+            lambda: self.atom(title, subtitle, path, shown),
+        )
+
+    def atom(self, title: str, subtitle: str, path: str, papers: Sequence[PaperView]) -> bytes:
+        entries = [
+            feeds.FeedEntry(
+                id=self.site.feed_id(f"papers/{p.slug}/"),
+                title=p.title,
+                url=p.absolute_url,
+                date=p.date,
+                summary=p.abstract_text,
+                authors=tuple(a.name for a in p.authors),
+                categories=tuple((t.slug, t.name) for t in p.topics),
+            )
+            for p in papers
+        ]
+        return feeds.atom_feed(
+            title=title,
+            subtitle=subtitle,
+            feed_id=self.site.feed_id(path + "feed.xml"),
+            self_url=self.site.absolute(path + "feed.xml"),
+            page_url=self.site.absolute(path),
+            language=self.renderer.config.language,
+            entries=entries,
+        )
+
+    def sitemap(self) -> bytes:
+        context, per_page = self.context, self.renderer.config.per_page
+        pages: list[tuple[str, str | None]] = [
+            (page, None) for page in ("", "topics/", "digests/", "search/", "lab/")
+        ]
+        pages += [(f"papers/{p.slug}/", p.date) for p in context.library.papers]
+        for topic in context.topic_views.values():
+            folders = list_folders(f"topics/{topic.slug}/", topic.count, per_page)
+            pages += [(page, None) for page in folders]
+        for digest in context.digests:
+            folders = list_folders(f"digests/{digest.id}/", len(digest.papers), per_page)
+            pages += [(page, digest.date) for page in folders]
+        return feeds.sitemap([(self.site.absolute(p), m) for p, m in pages])
+
+    def papers_json(self, cache: Cache | None) -> bytes:
+        """One line a paper, each made again only when its view or related papers change."""
+        context = self.context
+        lines = per_item(
+            cache,
+            "records",
+            self.renderer.build_key,
+            {
+                p.slug: "\0".join((context.view_keys[p.slug], *context.related.get(p.slug, ())))
+                for p in context.library.papers
+            },
+            lambda slugs: [feeds.papers_json_line(self.record(slug)) for slug in slugs],
+        )
+        return feeds.papers_json(list(lines.values()))
+
+    def record(self, slug: str) -> dict[str, object]:
+        paper, view = self.context.library.by_slug[slug], self.context.papers[slug]
+        return {
+            "slug": paper.slug,
+            "title": paper.title,
+            "date": paper.date,
+            "digests": list(paper.digests),
+            "authors": list(paper.authors),
+            "arxiv": paper.arxiv,
+            "links": dict(paper.links),
+            "topics": [t.slug for t in view.topics],
+            "url": view.absolute_url,
+            "abstract": view.abstract_text,
+            "related": list(self.context.related.get(paper.slug, ())),
+            "bibtex_key": view.cite_key,
+        }
+
+
+def emails_once(renderer: Renderer, digest: DigestView) -> Callable[[], tuple[bytes, bytes]]:
+    """Both e-mails of a digest, made together the first time either is asked for."""
+    return functools.cache(lambda: emails(renderer, digest))
+
+
+def _part(made: Callable[[], tuple[bytes, bytes]], which: int) -> bytes:
+    return made()[which]
+
+
+def assets(templates: Path) -> Iterator[OutputFile]:
+    folder = templates / "assets"
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                yield OutputFile(f"assets/{path.relative_to(folder).as_posix()}", path.read_bytes())
+
+
+def _bib(papers: Sequence[PaperView]) -> bytes:
+    return "\n".join(p.bibtex for p in sorted(papers, key=lambda p: p.cite_key)).encode("utf-8")
