@@ -7,13 +7,16 @@ functions run in this process."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -103,3 +106,58 @@ def process_map(
                 future.cancel()
             raise
     return results
+
+
+@contextlib.contextmanager
+def in_background(function: Callable[..., R], *args: Any) -> Iterator[Callable[[], R]]:
+    """function(*args) worked out in a worker process while this one goes on; the context
+    gives a function that waits for its result (or raises its exception). A result not
+    asked for by the end of the context is not waited for: its process is ended. With
+    `enabled` off, or one core, function(*args) runs here when asked for."""
+    if not enabled or workers() == 1:
+        yield functools.cache(lambda: function(*args))
+        return
+    context = multiprocessing.get_context("spawn")
+    receiving, sending = context.Pipe(duplex=False)
+    process = context.Process(target=_answer, args=(sending, function, args), daemon=True)
+    process.start()
+    sending.close()
+    answer: list[tuple[bool, Any]] = []
+
+    def result() -> R:
+        if not answer:
+            try:
+                answer.append(receiving.recv())
+            except EOFError:  # killed before it could answer (memory, a signal)
+                lost = RuntimeError(f"a background process ended without a result ({process})")
+                answer.append((False, lost))
+            process.join()
+        succeeded, value = answer[0]
+        if not succeeded:
+            raise value
+        return value  # type: ignore[no-any-return]
+
+    try:
+        yield result
+    finally:
+        receiving.close()
+        if process.is_alive():
+            process.terminate()
+            process.join()
+
+
+def _answer(sending: Connection, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """In the worker: function's result, or the exception it raised, sent to the build.
+    The worker is the parallel part: it starts no workers of its own."""
+    global enabled
+    enabled = False
+    _start_worker(None, ())
+    try:
+        message: tuple[bool, Any] = (True, function(*args))
+    except BaseException as error:  # the build raises it
+        message = (False, error)
+    try:
+        sending.send(message)
+    except Exception as error:  # an exception that does not pickle: its message does
+        sending.send((False, RuntimeError(f"{type(error).__name__}: {error}")))
+    sending.close()

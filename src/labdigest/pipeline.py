@@ -6,6 +6,7 @@ fifth of a second to import)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 from labdigest import config as config_stage
@@ -17,6 +18,7 @@ from labdigest.models import UNSORTED_SLUG, KeptFile, Library, OutputFile, SiteC
 from labdigest.output.lock import build_lock
 from labdigest.output.stage import Stage, staged_output
 from labdigest.progress import Progress
+from labdigest.related import Links
 from labdigest.render import SiteFile, render_site
 from labdigest.report import BuildOptions, BuildReport, timed_stage
 from labdigest.sources import Sources
@@ -35,16 +37,37 @@ def run(
         library = content.load(options.root / "content", config, cache, sources)
         report.papers = len(library.papers)
 
-    with timed_stage(report, "topics", progress, lambda: f"{len(report.topics)} topics"):
-        topic_index = topics.assign(library, config.topics, cache)
-        report.topics = {t.slug: len(topic_index.papers_in[t.slug]) for t in topic_index.topics}
-        report.warnings.extend(_warnings(report.topics, library))
-    if options.strict and report.warnings:
-        raise LabdigestError("--strict: " + "; ".join(report.warnings))
+    # A large site's related papers are ranked in a worker process meanwhile; the stage's
+    # line tells how long the build then waited for them.
+    ranking = related.meanwhile(library.papers, cache=cache, keys=library.text_keys)
+    with ranking as ranked:
+        with timed_stage(report, "topics", progress, lambda: f"{len(report.topics)} topics"):
+            topic_index = topics.assign(library, config.topics, cache)
+            report.topics = {t.slug: len(topic_index.papers_in[t.slug]) for t in topic_index.topics}
+            report.warnings.extend(_warnings(report.topics, library))
+        if options.strict and report.warnings:
+            raise LabdigestError("--strict: " + "; ".join(report.warnings))
 
-    with timed_stage(report, "related", progress, lambda: f"{_count(links)} links"):
-        links = related.related(library.papers, cache=cache, keys=library.text_keys)
+        def links() -> Links:
+            with timed_stage(report, "related", progress, lambda: f"{_count(found)} links"):
+                found = ranked()
+            return found
 
+        _site(options, out, config, library, topic_index, links, cache, report, progress)
+
+
+def _site(
+    options: BuildOptions,
+    out: Path,
+    config: SiteConfig,
+    library: Library,
+    topic_index: topics.TopicIndex,
+    links: Callable[[], Links],
+    cache: Cache,
+    report: BuildReport,
+    progress: Progress,
+) -> None:
+    """Render, write and index the site into the stage, which then becomes `out`."""
     # Pagefind refuses a site without pages to index: a new site, no digest yet.
     indexing = options.search and bool(library.papers)
     with build_lock(out), staged_output(out) as stage:

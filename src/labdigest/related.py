@@ -1,17 +1,20 @@
 """Related papers: the k most similar papers to each one (ranking.py ranks them). The
 links are cached with the texts they were ranked from: a rebuild whose titles and
 abstracts are unchanged (an edit to a paper's notes, topics, authors or links, the most
-common hand edits) takes them from there without importing NumPy."""
+common hand edits) takes them from there without importing NumPy. Otherwise a large
+site's papers are ranked in a worker process while the build goes on (meanwhile)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+
+from labdigest import parallel
 from labdigest.cache import Cache
 from labdigest.models import Paper
 from labdigest.topics import text_keys
 
 Links = dict[str, tuple[str, ...]]
-# The papers (slugs, in order) and the keys of their texts.
-Texts = tuple[list[str], list[str]]
 
 
 def related(
@@ -23,12 +26,37 @@ def related(
     """slug → up to k slugs of the most similar papers, most similar first; ties go to
     the slug that sorts first, so the result does not depend on the order of `papers`.
     keys: topics.text_keys(papers), if already known."""
+    with meanwhile(papers, k, cache, keys) as links:
+        return links()
+
+
+@contextlib.contextmanager
+def meanwhile(
+    papers: tuple[Paper, ...],
+    k: int = 5,
+    cache: Cache | None = None,
+    keys: dict[str, str] | None = None,
+) -> Iterator[Callable[[], Links]]:
+    """related(...) as a function to call when the links are needed: unless the cached
+    links hold or the papers are few, they are ranked in a worker process meanwhile."""
     ordered = sorted(papers, key=lambda p: p.slug)
     keys = keys or text_keys(ordered)
     texts = ([p.slug for p in ordered], [keys[p.slug] for p in ordered])
     known = cache.load("related-links", k) if cache else None
     if isinstance(known, tuple) and len(known) == 2 and known[0] == texts:
-        return dict(known[1])
+        yield lambda: dict(known[1])
+    elif len(ordered) < parallel.MIN_ITEMS:
+        links = rank(ordered, texts, k, cache)
+        yield lambda: links
+    else:
+        with parallel.in_background(rank, ordered, texts, k, cache) as later:
+            yield later
+
+
+def rank(
+    ordered: list[Paper], texts: tuple[list[str], list[str]], k: int, cache: Cache | None
+) -> Links:
+    """The papers (in slug order) ranked, from the cached ranking where there is one."""
     if len(ordered) < 2:
         return {p.slug: () for p in ordered}
     from labdigest import ranking  # (NumPy and SciPy)

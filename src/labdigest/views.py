@@ -231,7 +231,7 @@ class DigestView:
     date_text: str
     url: str
     source: str
-    papers: ViewList
+    count: int  # papers in it (in the order the digest listed them: Context.digest_papers)
     bib_url: str
     email_url: str
     text_url: str
@@ -246,6 +246,10 @@ class Pager:
     start: int  # the list number of the page's first paper
     previous_url: str | None
     next_url: str | None
+
+
+# The views that hold no PaperView: their repr describes them whole (page keys).
+PLAIN_VIEWS = (Link, Detail, AuthorView, TopicView, TopicTag, DigestNav, DigestView, Pager)
 
 
 def format_date(iso: str) -> str:
@@ -381,19 +385,19 @@ def list_page(folder: str, number: int) -> str:
     return folder if number == 1 else f"{folder}page/{number}/"
 
 
-def digest_nav(digest: DigestView, position: int, per_page: int) -> DigestNav:
-    """A paper's place in a digest; the digest link goes to the page of its list that
-    holds the paper."""
+def digest_nav(
+    digest: DigestView, neighbours: Sequence[Link], position: int, per_page: int
+) -> DigestNav:
+    """A paper's place in a digest (neighbours: a link to each of its papers, in order);
+    the digest link goes to the page of its list that holds the paper."""
 
     def link(index: int) -> Link | None:
-        if 0 <= index < len(digest.papers):
-            return Link(digest.papers[index].title, digest.papers[index].url)
-        return None
+        return neighbours[index] if 0 <= index < len(neighbours) else None
 
     return DigestNav(
         digest=Link(digest.date_text, list_page(digest.url, position // per_page + 1)),
         position=position + 1,
-        total=len(digest.papers),
+        total=len(neighbours),
         previous=link(position - 1),
         next=link(position + 1),
     )

@@ -85,7 +85,7 @@ class Stage:
 
     def _intact(self, path: str, entry: Entry) -> bool:
         try:
-            stat = os.stat(self.out / path)
+            stat = os.stat(os.path.join(self.out, path))
         except OSError:
             return False
         return stat.st_size == entry.size and stat.st_mtime_ns == entry.mtime_ns
@@ -155,20 +155,33 @@ def _make_folder(folder: Path) -> None:
 
 
 def _remove_stale(out: Path, manifest: Manifest) -> None:
-    """Delete what the new site does not hold, and the folders left empty."""
-    owned = set(manifest.folders)
-    for directory, folders, names in os.walk(out, topdown=True):
-        relative = os.path.relpath(directory, out).replace(os.sep, "/")
-        prefix = "" if relative == "." else relative + "/"
-        if not prefix:
-            folders[:] = [f for f in folders if f not in owned]
+    """Delete what the new site does not hold: a folder none of its files is in goes
+    whole, and in the others every file it does not list."""
+    ours = {""} | set(manifest.folders)
+    for path in manifest.files:
+        folder = path.rpartition("/")[0]
+        while folder not in ours:
+            ours.add(folder)
+            folder = folder.rpartition("/")[0]
+    root = len(str(out)) + 1
+    for directory, folders, names in os.walk(out):
+        prefix = directory[root:].replace(os.sep, "/") + "/" if len(directory) >= root else ""
+        for name in list(folders):
+            if prefix + name in manifest.folders and not prefix:
+                folders.remove(name)  # replaced whole, not file by file
+            elif prefix + name not in ours:
+                folders.remove(name)
+                _remove(os.path.join(directory, name))
         for name in names:
             if prefix + name not in manifest.files:
                 os.unlink(os.path.join(directory, name))
-    for directory, _, _ in sorted(os.walk(out), key=lambda d: -len(d[0])):
-        if directory != str(out):
-            with contextlib.suppress(OSError):  # not empty
-                os.rmdir(directory)
+
+
+def _remove(path: str) -> None:
+    if os.path.islink(path):
+        os.unlink(path)
+    else:
+        shutil.rmtree(path)
 
 
 def _clear_leftovers(out: Path) -> None:

@@ -4,6 +4,7 @@ key is unchanged, and which the live site holds as the last build left it, is ke
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from labdigest.cache import Cache
@@ -26,7 +27,7 @@ def render_site(
     templates: Path,
     library: Library,
     topics: TopicIndex,
-    related: Links,
+    related: Callable[[], Links],
     cache: Cache | None,
     stage: Stage,
     progress: Progress,
@@ -35,14 +36,13 @@ def render_site(
 ) -> list[SiteFile]:
     compiled = code_folder(cache)
     renderer = Renderer(config, templates, compiled)
-    context = make_context(config, renderer.build_key, library, topics, related, cache)
-    others: list[SiteFile] = []
-
-    def other_files() -> None:
-        others.extend(Lists(renderer, context, stage.holds).all(search_index))
-        others.extend(MachineFiles(renderer, context, stage.holds).all(cache))
-
-    work = page_work(renderer, context, compiled, str(stage.path))
-    papers: list[SiteFile] = []
-    papers += paper_files(renderer, context, work, stage.holds, progress, other_files)
-    return papers + others
+    context = make_context(renderer, compiled, library, topics, cache)
+    # The lists and feeds need no related papers: made while those may still be ranked.
+    files: list[SiteFile] = []
+    files += Lists(renderer, context, stage.holds).all(search_index)
+    machine = MachineFiles(renderer, context, stage.holds)
+    files += machine.all(cache)
+    links = related()
+    files.append(machine.papers_json(cache, links))
+    work = page_work(renderer, context, links, compiled, str(stage.path))
+    return [*paper_files(renderer, context, work, stage.holds, progress), *files]

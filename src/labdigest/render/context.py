@@ -16,7 +16,7 @@ from markupsafe import Markup
 from labdigest import cite, markup, parallel
 from labdigest.cache import Cache, per_item
 from labdigest.models import Digest, Library, Paper, SiteConfig, Topic
-from labdigest.related import Links
+from labdigest.render.environment import Renderer
 from labdigest.topics import TopicIndex
 from labdigest.views import (
     AuthorView,
@@ -26,6 +26,7 @@ from labdigest.views import (
     Site,
     TopicTag,
     TopicView,
+    ViewList,
     Views,
     details,
     format_date,
@@ -40,21 +41,26 @@ from labdigest.views import (
 class Context:
     library: Library
     topics: TopicIndex
-    related: Links
     papers: Views
     view_keys: dict[str, str]  # slug → the SHA-1 of its view's pickle
+    bib_keys: dict[str, str]  # slug → the SHA-1 of its BibTeX
     topic_views: dict[str, TopicView]
     digests: list[DigestView]
+    digest_papers: dict[str, ViewList]  # digest id → its papers, in the digest's order
     first_seen: dict[str, DigestView]  # paper slug → the earliest digest it is in
     lab_papers: list[str]  # the slugs of papers by a member of the lab
+    # slug → its cards (h3 as related lists show it, h2 as other lists do), rendered on
+    # every core with the views made in this build; the others' are rendered as needed
+    cards: dict[str, tuple[str, str]]
 
 
 class MadeView(NamedTuple):
     """A paper's view as kept in the build cache: its pickle, the pickle's digest (the
-    view's key), and whether a member of the lab is one of its authors."""
+    view's key), its BibTeX's digest, whether a lab member is one of its authors."""
 
     stored: bytes
     key: str
+    bib_key: str
     by_member: bool
 
 
@@ -63,6 +69,8 @@ class ViewMaker:
     """What making a paper's view needs besides the paper (sent once to each worker)."""
 
     config: SiteConfig
+    templates: Path
+    code_folder: Path | None
     topic_views: dict[str, TopicView]
     digest_names: dict[str, str]
 
@@ -76,17 +84,16 @@ class ViewInputs:
 
 
 def make_context(
-    config: SiteConfig,
-    build_key: str,
+    renderer: Renderer,
+    compiled: Path | None,
     library: Library,
     topics: TopicIndex,
-    related: Links,
     cache: Cache | None,
 ) -> Context:
-    site = Site(config)
+    config, build_key, site = renderer.config, renderer.build_key, renderer.site
     topic_views = {t.slug: topic_view(site, t, topics) for t in topics.topics}
     digest_names = {d.id: f"Digest of {format_date(d.date)}" for d in library.digests}
-    maker = ViewMaker(config, topic_views, digest_names)
+    maker = ViewMaker(config, renderer.templates_dir, compiled, topic_views, digest_names)
     by_slug = library.by_slug or {p.slug: p for p in library.papers}
 
     def inputs(paper: Paper) -> ViewInputs:
@@ -105,48 +112,59 @@ def make_context(
         parts = (source, *topics.of_paper[paper.slug], "\1", *topics.phrases_of[paper.slug])
         return _digest("\0".join((*parts, "\1", *names, library.citation_keys[paper.slug])))
 
-    made = per_item(
-        cache,
-        "views",
-        build_key,
-        {p.slug: input_key(p) for p in library.papers},
-        lambda slugs: parallel.process_map(
+    cards: dict[str, tuple[str, str]] = {}  # of the views made now (not kept in the cache)
+
+    def make_views(slugs: list[str]) -> list[MadeView]:
+        made = parallel.process_map(
             make_view,
             [inputs(by_slug[slug]) for slug in slugs],
             initializer=start_view_worker,
             initargs=(maker,),
-        ),
+        )
+        cards.update(zip(slugs, (pair for _, pair in made), strict=True))
+        return [view for view, _ in made]
+
+    made = per_item(
+        cache, "views", build_key, {p.slug: input_key(p) for p in library.papers}, make_views
     )
     papers = Views({slug: entry.stored for slug, entry in made.items()})
-    digests = [digest_view(site, d, papers) for d in library.digests]
+    for slug, pair in cards.items():
+        renderer.know_cards(slug, pair)
+    digests = [digest_view(site, d) for d in library.digests]
+    digest_papers = {d.id: papers.listed(e.slug for e in d.papers) for d in library.digests}
     first_seen: dict[str, DigestView] = {}
     for digest in sorted(digests, key=lambda d: (d.date, d.id)):
-        for slug in digest.papers.slugs:
+        for slug in digest_papers[digest.id].slugs:
             first_seen.setdefault(slug, digest)
     return Context(
         library=library,
         topics=topics,
-        related=related,
         papers=papers,
         view_keys={slug: entry.key for slug, entry in made.items()},
+        bib_keys={slug: entry.bib_key for slug, entry in made.items()},
         topic_views=topic_views,
         digests=digests,
+        digest_papers=digest_papers,
         first_seen=first_seen,
         lab_papers=[slug for slug, entry in made.items() if entry.by_member],
+        cards=cards,
     )
 
 
-_maker: list[ViewMaker] = []  # a worker's ViewMaker, set by start_view_worker
+_maker: list[tuple[ViewMaker, Renderer]] = []  # a worker's, set by start_view_worker
 
 
 def start_view_worker(maker: ViewMaker) -> None:
-    _maker[:] = [maker]
+    _maker[:] = [(maker, Renderer(maker.config, maker.templates, maker.code_folder))]
 
 
-def make_view(inputs: ViewInputs) -> MadeView:
-    view = paper_view(_maker[0], inputs)
+def make_view(inputs: ViewInputs) -> tuple[MadeView, tuple[str, str]]:
+    maker, renderer = _maker[0]
+    view = paper_view(maker, inputs)
     stored = pickle.dumps(view, protocol=5)
-    return MadeView(stored, hashlib.sha1(stored).hexdigest(), view.has_member)
+    bib_key = hashlib.sha1(view.bibtex.encode("utf-8")).hexdigest()
+    cards = (str(renderer.card(view, "h3")), str(renderer.card(view, "h2")))
+    return MadeView(stored, hashlib.sha1(stored).hexdigest(), bib_key, view.has_member), cards
 
 
 def paper_view(maker: ViewMaker, inputs: ViewInputs) -> PaperView:
@@ -203,7 +221,7 @@ def topic_view(site: Site, topic: Topic, topics: TopicIndex) -> TopicView:
     )
 
 
-def digest_view(site: Site, digest: Digest, papers: Views) -> DigestView:
+def digest_view(site: Site, digest: Digest) -> DigestView:
     folder = f"digests/{digest.id}/"
     return DigestView(
         id=digest.id,
@@ -211,7 +229,7 @@ def digest_view(site: Site, digest: Digest, papers: Views) -> DigestView:
         date_text=format_date(digest.date),
         url=site.digest_url(digest.id),
         source=digest.source,
-        papers=papers.listed(e.slug for e in digest.papers),
+        count=len(digest.papers),
         bib_url=site.url(folder + "papers.bib"),
         email_url=site.url(folder + "email.html"),
         text_url=site.url(folder + "email.txt"),

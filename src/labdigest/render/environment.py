@@ -18,7 +18,7 @@ from markupsafe import Markup
 from labdigest import fingerprint
 from labdigest.errors import TemplateError
 from labdigest.models import OutputFile, SiteConfig
-from labdigest.views import DigestView, PaperView, Site, ViewList
+from labdigest.views import PLAIN_VIEWS, DigestView, PaperView, Site, ViewList
 
 TEMPLATE_SUFFIXES = (".html", ".txt")  # what Jinja reads (assets may be binary)
 CardKey = tuple[str, str, str | None, bool]
@@ -84,9 +84,21 @@ class Renderer:
             self._cards[key] = Markup(self.render_template("_card.html", context))
         return self._cards[key]
 
+    def know_cards(self, slug: str, cards: tuple[str, str]) -> None:
+        """A paper's two usual cards (h3, h2), rendered where its view was made."""
+        self._cards[(slug, "h3", None, False)] = Markup(cards[0])
+        self._cards[(slug, "h2", None, False)] = Markup(cards[1])
+
     def cards(self, papers: Sequence[PaperView], heading: str = "h3") -> Markup:
-        """The cards of a list of papers, each in a list item."""
-        return Markup("".join(f"<li>{self.card(paper, heading)}</li>\n" for paper in papers))
+        """The cards of a list of papers, each in a list item (a listed view is not even
+        unpickled when its card is known)."""
+        if not isinstance(papers, ViewList):
+            return Markup("".join(f"<li>{self.card(paper, heading)}</li>\n" for paper in papers))
+        items = []
+        for slug in papers.slugs:
+            card = self._cards.get((slug, heading, None, False))
+            items.append(f"<li>{card or self.card(papers.views[slug], heading)}</li>\n")
+        return Markup("".join(items))
 
     def key_of(
         self, template: str, context: Mapping[str, Any], view_keys: Mapping[str, str]
@@ -122,7 +134,10 @@ def _describe(
     """Append a description of a value that two values share only if they are equal. An
     object met again (the digest a hundred papers were first seen in) is described by
     the place of its first description."""
-    if isinstance(value, PaperView):
+    kind = type(value)
+    if kind in _BY_REPR:  # (most values, and the quickest way to describe them whole)
+        parts.append(repr(value))
+    elif kind is PaperView:
         parts.append("V" + view_keys[value.slug])
     elif id(value) in seen:
         parts.append(f"@{seen[id(value)]}")
@@ -144,10 +159,12 @@ def _describe(
         for key in sorted(value):
             parts.append(repr(key))
             _describe(value[key], view_keys, parts, seen)
-    elif value is None or isinstance(value, (str, int, float, bool)):
-        parts.append(f"{type(value).__name__}:{value!r}")
     else:
         raise TypeError(f"a page's key cannot describe {type(value).__name__}")
+
+
+# Values whose repr says all they hold (the views here hold no PaperView).
+_BY_REPR = frozenset({str, Markup, int, float, bool, type(None), *PLAIN_VIEWS})
 
 
 def text_digest(text: str) -> str:

@@ -53,9 +53,8 @@ class Lists:
     def digest_pages(self) -> Iterator[File]:
         yield self.keyed_page("digests/index.html", "digests.html", digests=self.context.digests)
         for digest in self.context.digests:
-            yield from self.paginated(
-                f"digests/{digest.id}/", digest.papers, "digest.html", digest=digest
-            )
+            papers = self.context.digest_papers[digest.id]
+            yield from self.paginated(f"digests/{digest.id}/", papers, "digest.html", digest=digest)
 
     def paginated(
         self, folder: str, papers: ViewList, template: str, **values: Any
@@ -80,15 +79,17 @@ class Lists:
     def site_pages(self, search_index: bool) -> Iterator[File]:
         context = self.context
         latest = context.digests[0] if context.digests else None
+        latest_papers = context.digest_papers[latest.id] if latest else context.papers.listed(())
         seen_before = {
             slug: context.first_seen[slug]
-            for slug in (latest.papers.slugs if latest else ())
+            for slug in latest_papers.slugs
             if context.first_seen[slug].id != latest.id  # type: ignore[union-attr]
         }
         yield self.keyed_page(
             "index.html",
             "home.html",
             latest=latest,
+            latest_papers=latest_papers[:HOME_PAPERS],
             seen_before=seen_before,
             topics=list(context.topic_views.values()),
             paper_count=len(context.papers),

@@ -12,6 +12,7 @@ from pathlib import Path
 from labdigest import feeds
 from labdigest.cache import Cache, per_item
 from labdigest.models import KeptFile, OutputFile
+from labdigest.related import Links
 from labdigest.render.context import Context
 from labdigest.render.environment import Renderer, text_digest
 from labdigest.render.lists import list_folders
@@ -41,22 +42,23 @@ class MachineFiles:
             yield self.feed(title, topic.description, f"topics/{topic.slug}/", members)
             yield self.bib(f"topics/{topic.slug}/papers.bib", members)
         for digest in context.digests:
-            folder = f"digests/{digest.id}/"
-            yield self.bib(folder + "papers.bib", digest.papers)
-            inputs = [self.views_key(digest.papers), repr(digest)]
-            made = emails_once(self.renderer, digest)
+            folder, papers = f"digests/{digest.id}/", context.digest_papers[digest.id]
+            yield self.bib(folder + "papers.bib", papers)
+            inputs = [self.views_key(papers), repr(digest)]
+            made = emails_once(self.renderer, digest, papers)
             yield self.keyed(folder + "email.html", inputs, functools.partial(_part, made, 0))
             yield self.keyed(folder + "email.txt", inputs, functools.partial(_part, made, 1))
         yield OutputFile("sitemap.xml", self.sitemap())
         yield OutputFile("robots.txt", feeds.robots(self.site.absolute("sitemap.xml")))
-        yield OutputFile("papers.json", self.papers_json(cache))
         yield from assets(self.renderer.templates_dir)
 
     def views_key(self, papers: ViewList) -> str:
         return ",".join(self.context.view_keys[slug] for slug in papers.slugs)
 
     def bib(self, path: str, papers: ViewList) -> File:
-        return self.keyed(path, [self.views_key(papers)], lambda: _bib(papers))
+        """A .bib of a list of papers: made of their BibTeX alone."""
+        keys = ",".join(self.context.bib_keys[slug] for slug in papers.slugs)
+        return self.keyed(path, [keys], lambda: _bib(papers))
 
     def feed(self, title: str, subtitle: str, path: str, papers: ViewList) -> File:
         """path/feed.xml: the first papers of the list."""
@@ -100,11 +102,11 @@ class MachineFiles:
             folders = list_folders(f"topics/{topic.slug}/", topic.count, per_page)
             pages += [(page, None) for page in folders]
         for digest in context.digests:
-            folders = list_folders(f"digests/{digest.id}/", len(digest.papers), per_page)
+            folders = list_folders(f"digests/{digest.id}/", digest.count, per_page)
             pages += [(page, digest.date) for page in folders]
         return feeds.sitemap([(self.site.absolute(p), m) for p, m in pages])
 
-    def papers_json(self, cache: Cache | None) -> bytes:
+    def papers_json(self, cache: Cache | None, related: Links) -> OutputFile:
         """One line a paper, each made again only when its view or related papers change."""
         context = self.context
         lines = per_item(
@@ -112,14 +114,14 @@ class MachineFiles:
             "records",
             self.renderer.build_key,
             {
-                p.slug: "\0".join((context.view_keys[p.slug], *context.related.get(p.slug, ())))
+                p.slug: "\0".join((context.view_keys[p.slug], *related.get(p.slug, ())))
                 for p in context.library.papers
             },
-            lambda slugs: [feeds.papers_json_line(self.record(slug)) for slug in slugs],
+            lambda slugs: [feeds.papers_json_line(self.record(slug, related)) for slug in slugs],
         )
-        return feeds.papers_json(list(lines.values()))
+        return OutputFile("papers.json", feeds.papers_json(list(lines.values())))
 
-    def record(self, slug: str) -> dict[str, object]:
+    def record(self, slug: str, related: Links) -> dict[str, object]:
         paper, view = self.context.library.by_slug[slug], self.context.papers[slug]
         return {
             "slug": paper.slug,
@@ -132,14 +134,16 @@ class MachineFiles:
             "topics": [t.slug for t in view.topics],
             "url": view.absolute_url,
             "abstract": view.abstract_text,
-            "related": list(self.context.related.get(paper.slug, ())),
+            "related": list(related.get(paper.slug, ())),
             "bibtex_key": view.cite_key,
         }
 
 
-def emails_once(renderer: Renderer, digest: DigestView) -> Callable[[], tuple[bytes, bytes]]:
+def emails_once(
+    renderer: Renderer, digest: DigestView, papers: ViewList
+) -> Callable[[], tuple[bytes, bytes]]:
     """Both e-mails of a digest, made together the first time either is asked for."""
-    return functools.cache(lambda: emails(renderer, digest))
+    return functools.cache(lambda: emails(renderer, digest, papers))
 
 
 def _part(made: Callable[[], tuple[bytes, bytes]], which: int) -> bytes:

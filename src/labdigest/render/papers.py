@@ -13,9 +13,10 @@ from labdigest import parallel
 from labdigest.models import KeptFile, SiteConfig, WrittenFile
 from labdigest.output.files import write_new
 from labdigest.progress import Progress
+from labdigest.related import Links
 from labdigest.render.context import Context
 from labdigest.render.environment import Renderer, text_digest
-from labdigest.views import DigestNav, DigestView, PaperView, Views, digest_nav, json_ld
+from labdigest.views import DigestNav, Link, PaperView, Views, digest_nav, json_ld
 
 Reuse = Callable[[str, str], bool]  # Stage.holds: the live site holds path as made from key
 
@@ -28,6 +29,7 @@ class PageWork:
     templates: Path
     code_folder: Path | None
     views: dict[str, bytes]  # every paper's view, pickled
+    cards: dict[str, tuple[str, str]]  # every paper's cards (see context.MadeView)
     related: dict[str, tuple[str, ...]]
     navs: dict[str, tuple[DigestNav, ...]]
     stage: str  # the staging folder
@@ -46,10 +48,8 @@ def paper_files(
     work: PageWork,
     reuse: Reuse,
     progress: Progress,
-    meanwhile: Callable[[], None],
 ) -> list[KeptFile | WrittenFile]:
-    """Every paper's page and BibTeX, kept or rendered and written; meanwhile() is run in
-    this process while the workers render."""
+    """Every paper's page and BibTeX, kept or rendered and written."""
     files: list[KeptFile | WrittenFile] = []
     tasks = []
     for slug in context.papers:
@@ -57,7 +57,7 @@ def paper_files(
         page_key = renderer.key_of(
             "paper.html", own_inputs(context.papers, work, slug), context.view_keys
         )
-        bib_key = text_digest(renderer.build_key + "bib" + context.view_keys[slug])
+        bib_key = text_digest(renderer.build_key + "bib" + context.bib_keys[slug])
         if reuse(page_path, page_key) and reuse(bib_path, bib_key):
             files += [KeptFile(page_path), KeptFile(bib_path)]
         else:
@@ -68,7 +68,6 @@ def paper_files(
         initializer=start_page_worker,
         initargs=(work,),
         on_progress=lambda done, total: progress.advance("render", done, total),
-        meanwhile=meanwhile,
     )
     for pair in written:
         files += pair
@@ -76,26 +75,25 @@ def paper_files(
 
 
 def page_work(
-    renderer: Renderer, context: Context, code_folder: Path | None, stage: str
+    renderer: Renderer, context: Context, related: Links, code_folder: Path | None, stage: str
 ) -> PageWork:
     places: dict[str, list[DigestNav]] = {slug: [] for slug in context.papers}
-    per_page = renderer.config.per_page
+    per_page, site, by_slug = renderer.config.per_page, renderer.site, context.library.by_slug
     for digest in sorted(context.digests, key=lambda d: (d.date, d.id)):
-        for position, slug in enumerate(digest.papers.slugs):
-            places[slug].append(_nav(digest, position, per_page))
+        slugs = context.digest_papers[digest.id].slugs
+        links = [Link(by_slug[slug].title, site.paper_url(slug)) for slug in slugs]
+        for position, slug in enumerate(slugs):
+            places[slug].append(digest_nav(digest, links, position, per_page))
     return PageWork(
         config=renderer.config,
         templates=renderer.templates_dir,
         code_folder=code_folder,
         views=context.papers.stored(),
-        related=context.related,
+        cards=context.cards,
+        related=related,
         navs={slug: tuple(navs) for slug, navs in places.items()},
         stage=stage,
     )
-
-
-def _nav(digest: DigestView, position: int, per_page: int) -> DigestNav:
-    return digest_nav(digest, position, per_page)
 
 
 def paths(slug: str) -> tuple[str, str]:
@@ -130,6 +128,8 @@ _worker: list[tuple[PageWork, Renderer, Views]] = []  # set by start_page_worker
 
 def start_page_worker(work: PageWork) -> None:
     renderer = Renderer(work.config, work.templates, work.code_folder)
+    for slug, cards in work.cards.items():
+        renderer.know_cards(slug, cards)
     _worker[:] = [(work, renderer, Views(work.views))]
 
 
