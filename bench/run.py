@@ -49,11 +49,6 @@ LAST_OUTPUT = {"stdout": ""}
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def stage_seconds(name: str) -> float | None:
-    """A stage's time from the last labdigest run's summary lines ("related  2841 ms ...")."""
-    match = re.search(rf"^{name}\s+(\d+) ms", LAST_OUTPUT["stdout"], re.M)
-    return int(match.group(1)) / 1000 if match else None
-
 
 def timed(command: list[str], cwd: Path) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of the command's largest process."""

@@ -13,16 +13,19 @@ import pytest
 from labdigest.build import BuildOptions, build
 
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLE_DIGEST = REPO / "content" / "digests" / "hf-papers-mar-11.txt"
+# The example site the tests build: its settings and content, frozen here so that the
+# repository's own content/ and site.toml stay the maintainer's to change.
+EXAMPLE = Path(__file__).resolve().parent / "data" / "example"
+EXAMPLE_DIGEST = EXAMPLE / "content" / "digests" / "hf-papers-mar-11.txt"
 
 
 def copy_site(target: Path, *, content: bool = True) -> Path:
-    """A site folder like the repository's: site.toml, templates/ and (optionally) content/."""
+    """The example site: its site.toml, the templates and (optionally) its content/."""
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "site.toml", target / "site.toml")
+    shutil.copy(EXAMPLE / "site.toml", target / "site.toml")
     shutil.copytree(REPO / "templates", target / "templates")
     if content:
-        shutil.copytree(REPO / "content", target / "content")
+        shutil.copytree(EXAMPLE / "content", target / "content")
     else:
         (target / "content" / "digests").mkdir(parents=True)
     return target
@@ -126,7 +129,7 @@ def pytest_terminal_summary(terminalreporter: object) -> None:
         median = statistics.median(FIRST_RESULT_TIMES)
         terminalreporter.write_line(  # type: ignore[attr-defined]
             f"search: first results {median:.0f} ms after opening /search/?q=… (median of "
-            f"{len(FIRST_RESULT_TIMES)} queries; budget 300 ms; in order): {FIRST_RESULT_TIMES}"
+            f"{len(FIRST_RESULT_TIMES)} queries, in order): {FIRST_RESULT_TIMES}"
         )
         warm = statistics.median(WARM_RESULT_TIMES)
         terminalreporter.write_line(  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ import pytest
 from bs4 import BeautifulSoup
 from pybtex.database import parse_string
 
-from conftest import REPO, add_front_matter, build_site, copy_site
+from conftest import EXAMPLE, REPO, add_front_matter, build_site, copy_site
 from labdigest import content, feeds
 from labdigest.ingest import ingest
 from labdigest.related import related
@@ -50,7 +50,7 @@ def test_every_paper_page_lists_five_related_papers(example_public: Path) -> Non
 
 
 def test_related_papers_are_similar_and_independent_of_order() -> None:
-    papers = content.load_papers(REPO / "content")
+    papers = content.load_papers(EXAMPLE / "content")
     forward = related(tuple(papers))
     backward = related(tuple(reversed(papers)))
     assert forward == backward
@@ -71,7 +71,7 @@ def test_related_papers_after_edits_equal_a_clean_ranking(
     from labdigest import ranking
     from labdigest.cache import Cache
 
-    papers = sorted(content.load_papers(REPO / "content"), key=lambda p: p.slug)
+    papers = sorted(content.load_papers(EXAMPLE / "content"), key=lambda p: p.slug)
     cache = Cache(tmp_path)
     # The example has 67 papers: let every edit take the incremental path, and a clean
     # ranking take its rows ten at a time, as a large site's does.
@@ -117,7 +117,7 @@ def test_scores_against_a_few_rows_are_those_of_ranking_them_all() -> None:
 
     from labdigest import ranking
 
-    papers = sorted(content.load_papers(REPO / "content"), key=lambda p: p.slug)
+    papers = sorted(content.load_papers(EXAMPLE / "content"), key=lambda p: p.slug)
     matrix = ranking.rank(papers, [paper_text_key(p) for p in papers], 5).matrix
     everyone = np.arange(len(papers))
     everything = ranking._scores_against(matrix, everyone, everyone)
@@ -144,7 +144,7 @@ def test_term_counts_made_in_shares_on_every_core_equal_counts_made_at_once(
 
     from labdigest import parallel, ranking
 
-    papers = sorted(content.load_papers(REPO / "content"), key=lambda p: p.slug)
+    papers = sorted(content.load_papers(EXAMPLE / "content"), key=lambda p: p.slug)
     counted = [ranking.term_counts(p) for p in papers]
     vocabulary = sorted(set(chain.from_iterable(counted)))
     whole = ranking._count_matrix(counted, vocabulary)

@@ -21,7 +21,13 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import REPO, build_site, copy_site, open_first_result_under_digest
+from conftest import (
+    EXAMPLE_DIGEST,
+    REPO,
+    build_site,
+    copy_site,
+    open_first_result_under_digest,
+)
 from labdigest.cli import main, parser
 from labdigest.progress import NORMAL, QUIET, VERBOSE, Progress
 
@@ -219,7 +225,7 @@ def test_init_makes_a_site_that_builds_at_once(
     assert home.h1.get_text() == "No digests yet"
     search_page = (target / "public/search/index.html").read_text(encoding="utf-8")
     assert "No papers yet" in search_page and "search.js" not in search_page
-    shutil.copy(REPO / "content/digests/hf-papers-mar-11.txt", target / "content/digests/")
+    shutil.copy(EXAMPLE_DIGEST, target / "content/digests/")
     result = subprocess.run(
         ["make", "-C", str(target), f"LABDIGEST={sys.executable} -m labdigest"],
         capture_output=True,

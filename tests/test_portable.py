@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, build_site, copy_site, tree_bytes
+from conftest import EXAMPLE, REPO, build_site, copy_site, tree_bytes
 from labdigest.content import paper_to_text, parse_paper
 
 WITHOUT_POSIX = """
@@ -71,7 +71,7 @@ def test_ingest_and_build_of_the_example_equal_the_normal_ones(
 ) -> None:
     normal = copy_site(tmp_path / "normal", content=False)
     portable = copy_site(tmp_path / "portable", content=False)
-    digest = REPO / "content" / "digests" / "hf-papers-mar-11.txt"
+    digest = EXAMPLE / "content" / "digests" / "hf-papers-mar-11.txt"
     for site in (normal, portable):
         (site / "content" / "digests" / digest.name).write_bytes(digest.read_bytes())
     from labdigest.cli import main

@@ -206,7 +206,17 @@ def test_what_a_killed_build_left_beside_the_site_is_cleared(site: Path) -> None
 
 
 def test_output_paths_cannot_leave_the_output_folder(tmp_path: Path) -> None:
-    for bad in ["../escape.html", "/etc/passwd", "a/../../b", "a\\b", "", "./a", "a//b", "a/", "C:x"]:
+    for bad in [
+        "../escape.html",
+        "/etc/passwd",
+        "a/../../b",
+        "a\\b",
+        "",
+        "./a",
+        "a//b",
+        "a/",
+        "C:x",
+    ]:
         with pytest.raises(LabdigestError), staged_output(tmp_path / "public") as stage:
             stage.add(OutputFile(bad, b"x"))
     assert sorted(p.name for p in tmp_path.iterdir()) == []

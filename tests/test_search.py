@@ -20,7 +20,7 @@ import pytest
 
 from conftest import (
     DEPTHMASTER_TITLE,
-    REPO,
+    EXAMPLE,
     add_front_matter,
     build_site,
     copy_site,
@@ -268,7 +268,7 @@ def result_count(page: Any) -> int:
 
 def only_in_one_abstract(word: str) -> str:
     """The title of the one paper whose abstract, and no title, has this word."""
-    papers = content.load_papers(REPO / "content")
+    papers = content.load_papers(EXAMPLE / "content")
     in_abstract = [p for p in papers if re.search(rf"\b{word}\b", p.body, re.I)]
     assert len(in_abstract) == 1 and not any(word.lower() in p.title.lower() for p in papers)
     return in_abstract[0].title

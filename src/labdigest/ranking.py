@@ -28,66 +28,16 @@ from labdigest.models import Paper
 from labdigest.topics import searchable_text
 
 TOKEN_RE = re.compile(r"[a-z][a-z0-9-]{2,}")
-STOP_WORDS = frozenset(
-    [
-        "the",
-        "and",
-        "for",
-        "with",
-        "that",
-        "this",
-        "from",
-        "are",
-        "our",
-        "which",
-        "can",
-        "its",
-        "their",
-        "these",
-        "than",
-        "into",
-        "over",
-        "such",
-        "also",
-        "been",
-        "has",
-        "have",
-        "was",
-        "were",
-        "not",
-        "but",
-        "all",
-        "more",
-        "most",
-        "both",
-        "each",
-        "other",
-        "using",
-        "based",
-        "via",
-        "while",
-        "when",
-        "where",
-        "how",
-        "what",
-        "show",
-        "shows",
-        "propose",
-        "proposed",
-        "present",
-        "method",
-        "methods",
-        "approach",
-        "paper",
-        "work",
-        "results",
-        "new",
-        "model",
-        "models",
-        "task",
-        "tasks",
-    ]
-)
+# fmt: off
+STOP_WORDS = frozenset([
+    "the", "and", "for", "with", "that", "this", "from", "are", "our", "which", "can", "its",
+    "their", "these", "than", "into", "over", "such", "also", "been", "has", "have", "was",
+    "were", "not", "but", "all", "more", "most", "both", "each", "other", "using", "based",
+    "via", "while", "when", "where", "how", "what", "show", "shows", "propose", "proposed",
+    "present", "method", "methods", "approach", "paper", "work", "results", "new", "model",
+    "models", "task", "tasks",
+])
+# fmt: on
 TERMS_PER_PAPER = 24  # the highest-weighted terms say what a paper is about
 # Scores are rounded before ranking so that float noise never reorders equal scores.
 SCORE_DIGITS = 6

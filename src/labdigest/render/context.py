@@ -18,12 +18,12 @@ from labdigest.cache import Cache, per_item
 from labdigest.models import Digest, Library, Paper, SiteConfig, Topic
 from labdigest.render.environment import Renderer
 from labdigest.topics import TopicIndex
+from labdigest.urls import Site
 from labdigest.views import (
     AuthorView,
     DigestView,
     Link,
     PaperView,
-    Site,
     TopicTag,
     TopicView,
     ViewList,

@@ -18,7 +18,8 @@ from markupsafe import Markup
 from labdigest import fingerprint
 from labdigest.errors import TemplateError
 from labdigest.models import OutputFile, SiteConfig
-from labdigest.views import PLAIN_VIEWS, DigestView, PaperView, Site, ViewList
+from labdigest.urls import Site
+from labdigest.views import PLAIN_VIEWS, DigestView, PaperView, ViewList
 
 TEMPLATE_SUFFIXES = (".html", ".txt")  # what Jinja reads (assets may be binary)
 CardKey = tuple[str, str, str | None, bool]
