@@ -23,7 +23,6 @@ look slow. A run that starts within SETTLE_SECONDS of a deletion waits first."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -47,7 +46,6 @@ LAST_OUTPUT = {"stdout": ""}
 # Python as a user runs it: caching compiled modules (some sandboxes turn that off, which
 # adds a quarter of a second of compiling to every run of every tool written in Python).
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
 
 
 def timed(command: list[str], cwd: Path) -> tuple[float, int]:
