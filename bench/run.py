@@ -84,7 +84,7 @@ def make_site(size: int) -> Path:
     set_aside(site)
     (site / "content" / "digests").mkdir(parents=True)
     shutil.copy(REPO / "site.toml", site / "site.toml")
-    shutil.copytree(REPO / "templates", site / "templates")
+    shutil.copytree(Path(TOOL["source"]) / "templates", site / "templates")
     subprocess.run(
         [
             PYTHON,
@@ -106,7 +106,7 @@ def without_outputs(site: Path) -> None:
 
 
 # The labdigest being measured: this checkout's, or the baseline's (BENCH_BASELINE).
-TOOL = {"python": PYTHON, "label": "labdigest"}
+TOOL = {"python": PYTHON, "label": "labdigest", "source": str(REPO)}
 
 
 def labdigest(*args: str) -> list[str]:
@@ -241,9 +241,10 @@ def main() -> None:
     rows = []
     for size in sizes:
         if revision:
-            TOOL.update(python=baseline(revision), label=f"at {revision}")
+            source = str(WORK / f"baseline-{revision}" / "source")
+            TOOL.update(python=baseline(revision), label=f"at {revision}", source=source)
             rows.append(bench_size(size))
-        TOOL.update(python=PYTHON, label="labdigest")
+        TOOL.update(python=PYTHON, label="labdigest", source=str(REPO))
         rows.append(bench_size(size))
     columns = list(dict.fromkeys(key for row in rows for key in row))
     lines = [

@@ -131,44 +131,6 @@ def test_scores_against_a_few_rows_are_those_of_ranking_them_all() -> None:
         assert np.count_nonzero(against) > 20  # the papers do share terms
 
 
-def test_term_counts_made_in_shares_on_every_core_equal_counts_made_at_once(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A large site's papers are counted a share at a time, each share over its own words:
-    joined, the matrix must be the one counting every paper at once makes (the same
-    columns in the same order), or the related papers of large sites would differ."""
-    from collections import Counter
-    from itertools import chain
-
-    import numpy as np
-
-    from labdigest import parallel, ranking
-
-    papers = sorted(content.load_papers(EXAMPLE / "content"), key=lambda p: p.slug)
-    counted = [ranking.term_counts(p) for p in papers]
-    vocabulary = sorted(set(chain.from_iterable(counted)))
-    whole = ranking._count_matrix(counted, vocabulary)
-    monkeypatch.setattr(ranking, "SHARE", 10)  # 7 shares, each missing most words
-    monkeypatch.setattr(parallel, "force", True)  # counted in worker processes
-    shares, words = ranking._counted(papers)
-    assert words == vocabulary
-    assert shares.shape == whole.shape
-    for part in ("data", "indices", "indptr"):
-        assert np.array_equal(getattr(shares, part), getattr(whole, part)), part
-        assert getattr(shares, part).dtype == getattr(whole, part).dtype, part
-    row = int(np.argmax(np.diff(whole.indptr)))  # a row with many terms, counted twice
-    cells = slice(shares.indptr[row], shares.indptr[row + 1])
-    assert (
-        Counter(
-            {
-                vocabulary[c]: int(n)
-                for c, n in zip(shares.indices[cells], shares.data[cells], strict=True)
-            }
-        )
-        == counted[row]
-    )
-
-
 def test_the_best_of_rows_ranked_in_blocks_are_the_best_of_every_score(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -178,7 +140,7 @@ def test_the_best_of_rows_ranked_in_blocks_are_the_best_of_every_score(
     of all, however the rows are split into blocks."""
     import numpy as np
 
-    from labdigest import parallel, ranking
+    from labdigest import ranking
 
     generator = np.random.default_rng(7)
     short_rows = 0
@@ -197,9 +159,8 @@ def test_the_best_of_rows_ranked_in_blocks_are_the_best_of_every_score(
         dense = ranking._scores_against(matrix, rows, np.arange(papers))
         dense[np.arange(len(rows)), rows] = -1.0
         expected = ranking._top(dense, k)
-        for rows_per_block, on_workers in ((7, True), (1024, False)):
+        for rows_per_block in (7, 1024):
             monkeypatch.setattr(ranking, "DENSE_CELLS", rows_per_block * papers)
-            monkeypatch.setattr(parallel, "force", on_workers)
             found = ranking._rank_rows(matrix, rows, k)
             assert np.array_equal(found[0], expected[0]), (papers, terms, k, rows_per_block)
             assert np.array_equal(found[1], expected[1]), (papers, terms, k, rows_per_block)

@@ -96,8 +96,8 @@ def test_ctrl_c_is_left_to_the_build_by_its_worker_processes(
     """Ctrl+C reaches every process of the terminal's group: each worker printed a
     KeyboardInterrupt traceback of its own over the build's one-line exit. They leave it
     to the build, which stops them."""
-    monkeypatch.setattr(parallel, "workers", lambda: 2)
-    ignored = parallel.process_map(sigint_handler, range(8), min_items=1)
+    monkeypatch.setattr(parallel, "force", True)
+    ignored = parallel.process_map(sigint_handler, range(8))
     assert ignored == [signal.SIG_IGN] * 8
     assert signal.getsignal(signal.SIGINT) == signal.default_int_handler  # the build's own
 
@@ -105,14 +105,23 @@ def test_ctrl_c_is_left_to_the_build_by_its_worker_processes(
 def test_work_on_several_cores_comes_back_in_order_and_errors_keep_their_place(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(parallel, "workers", lambda: 2)
-    done = parallel.process_map(pid_of, range(40), min_items=1)
+    monkeypatch.setattr(parallel, "force", True)
+    done = parallel.process_map(pid_of, range(40))
     assert [item for item, _ in done] == list(range(40))
     assert all(pid != os.getpid() for _, pid in done)
     with pytest.raises(LabdigestError, match=r"x\.md:3: no title"):
-        parallel.process_map(fail_on_seven, range(40), min_items=1)
+        parallel.process_map(fail_on_seven, range(40))
     # Below the threshold, or turned off, the same work is done in this process.
+    monkeypatch.setattr(parallel, "force", False)
     assert {pid for _, pid in parallel.process_map(pid_of, range(40))} == {os.getpid()}
+    # Work given to a worker meanwhile: its result, or its error, when asked for.
+    monkeypatch.setattr(parallel, "force", True)
+    with parallel.Pool() as pool:
+        later = pool.later(1, pid_of, 7)
+        failing = pool.later(1, fail_on_seven, 7)
+        assert later()[1] != os.getpid()
+        with pytest.raises(LabdigestError, match=r"x\.md:3: no title"):
+            failing()
 
 
 def fail_on_seven(item: int) -> int:
@@ -134,7 +143,8 @@ def work(item):
 if __name__ == "__main__":
     sys.modules["__main__"].work = work
     with build_lock(Path(sys.argv[1])):
-        parallel.process_map(work, range(8), min_items=1)
+        parallel.force = True
+        parallel.process_map(work, range(8))
 """
 
 

@@ -103,6 +103,7 @@ def test_hand_edits_survive_reingest_and_a_second_digest(tmp_path: Path) -> None
     assert (content_dir / "digests" / "hf-2026-03-12.txt").read_bytes() == second.read_bytes()
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
 def test_files_get_the_umasks_permissions_and_a_rewrite_keeps_a_files_own(
     tmp_path: Path,
 ) -> None:

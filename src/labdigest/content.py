@@ -191,11 +191,14 @@ def load_papers(content_dir: Path, cache: Cache | None = None) -> list[Paper]:
 
 
 def _load_papers(
-    content_dir: Path, cache: Cache | None, found: dict[str, FileKey]
+    content_dir: Path,
+    cache: Cache | None,
+    found: dict[str, FileKey],
+    pool: parallel.Pool | None = None,
 ) -> tuple[list[Paper], dict[str, str]]:
     """The papers, and each one's source key (see Library.source_keys)."""
     folder = papers_dir(content_dir)
-    papers = _load_files(folder, ".md", found, _read_paper, cache)
+    papers = _load_files(folder, ".md", found, _read_paper, cache, pool)
     where = folder.absolute()
     keys = {name.removesuffix(".md"): f"{where}/{name} {key}" for name, key in found.items()}
     return papers, keys
@@ -218,6 +221,7 @@ def _load_files(
     found: dict[str, FileKey],
     read: Callable[[Path], T],
     cache: Cache | None,
+    pool: parallel.Pool | None = None,
 ) -> list[T]:
     """The files found in the folder, parsed; with a cache, only the files changed since
     it was stored are parsed (on every core when there are many)."""
@@ -226,9 +230,13 @@ def _load_files(
         f"{folder.name}-{suffix[1:]}",
         str(folder.absolute()),
         found,
-        lambda names: parallel.process_map(read, [folder / name for name in names]),
+        lambda names: _read_all(read, [folder / name for name in names], pool),
     )
     return list(values.values())
+
+
+def _read_all(read: Callable[[Path], T], paths: list[Path], pool: parallel.Pool | None) -> list[T]:
+    return pool.map(read, paths) if pool else parallel.process_map(read, paths)
 
 
 def _read_paper(path: Path) -> Paper:
@@ -244,10 +252,11 @@ def load(
     config: SiteConfig,
     cache: Cache | None = None,
     sources: Sources | None = None,
+    pool: parallel.Pool | None = None,
 ) -> Library:
     """Every paper and digest of content_dir (those of `sources`, when it was scanned)."""
     sources = scan(content_dir) if sources is None else sources
-    papers, source_keys = _load_papers(content_dir, cache, sources.papers)
+    papers, source_keys = _load_papers(content_dir, cache, sources.papers, pool)
     digests = load_digests(content_dir, cache, sources.manifests)
     _check_pinned_topics(papers, {t.slug for t in config.topics})
     papers.sort(key=lambda p: (_descending(p.date), p.slug))

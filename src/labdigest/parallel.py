@@ -1,32 +1,30 @@
-"""Work spread over the machine's cores where it pays: large sites only. Workers are
-started with the "spawn" method on every platform (macOS and Windows have no fork), so
-a task's function must be importable (a module-level function) and its items and the
-initializer's arguments picklable. Results keep the order of the input, so the output
-is the same as a single-process build; below MIN_ITEMS, or with `enabled` off, the same
-functions run in this process."""
+"""Work spread over the machine's cores where it pays: large sites only. A build has one
+Pool; its worker processes are started (with "spawn", on every platform: macOS and
+Windows have no fork) when a task first needs them, and serve every stage after. A
+task's function must be importable (a module-level function, or a functools.partial of
+one) and its arguments picklable. Results keep the order of the input, so the output is
+the same as a single-process build; small work, or `enabled` off, runs in this process."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing.connection import Connection
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from types import TracebackType
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-MIN_ITEMS = 1000  # below this, starting processes costs more than it saves
-# The preview server turns this off and builds on one core; the tests turn it on for
-# small sites, to run the parallel path on them.
+MIN_ITEMS = 1000  # below this, sending work to other processes costs more than it saves
+# The tests turn this on, to run small sites' work on worker processes.
+force = False
 enabled = True
-force = False  # use processes whatever the number of items (tests)
 CHUNK = 250
 MAX_WORKERS = 8
 
@@ -38,65 +36,54 @@ def workers() -> int:
     return max(1, min(count, MAX_WORKERS))
 
 
-def _run_chunk(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-    return [function(item) for item in items]
+class Pool:
+    """The worker processes of one build (none until a task needs them)."""
 
+    def __init__(self) -> None:
+        self._executor: ProcessPoolExecutor | None = None
 
-def _start_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
-    """Ctrl+C is the build's to handle (it stops its workers): each worker would print a
-    traceback of its own. A worker whose build was killed (kill -9, the OOM killer) ends
-    too, instead of waiting for work forever."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=_end_with, args=(parent.sentinel,), daemon=True).start()
-    if initializer is not None:
-        initializer(*initargs)
+    def __enter__(self) -> Pool:
+        return self
 
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._executor is not None:
+            # After a failure, work not yet begun is dropped, and no worker waited for.
+            self._executor.shutdown(wait=kind is None, cancel_futures=True)
 
-def _end_with(sentinel: int) -> None:
-    multiprocessing.connection.wait([sentinel])
-    os._exit(1)
+    def _processes(self, items: int) -> ProcessPoolExecutor | None:
+        if not enabled or workers() == 1 or not (force or items >= MIN_ITEMS):
+            return None
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                workers(), mp_context=multiprocessing.get_context("spawn"), initializer=_start
+            )
+        return self._executor
 
-
-def process_map(
-    function: Callable[[T], R],
-    items: Sequence[T],
-    *,
-    initializer: Callable[..., None] | None = None,
-    initargs: tuple[Any, ...] = (),
-    on_progress: Callable[[int, int], None] = lambda done, total: None,
-    meanwhile: Callable[[], None] = lambda: None,
-    min_items: int = MIN_ITEMS,
-) -> list[R]:
-    """[function(item) for item in items], on several cores when there are at least
-    min_items. Each worker runs initializer(*initargs) first (so does this process when
-    it does the work itself). meanwhile() runs in this process while the workers work."""
-    count = workers()
-    parallel = enabled and count > 1 and (force or len(items) >= min_items) and len(items) > 1
-    if not parallel:
-        if initializer is not None:
-            initializer(*initargs)
-        meanwhile()
-        results: list[R] = []
-        for done, item in enumerate(items, start=1):
-            results.append(function(item))
-            if done % CHUNK == 0:
-                on_progress(done, len(items))
-        return results
-    # Small chunks for few items, so that every worker gets a share.
-    size = max(1, min(CHUNK, len(items) // (count * 4)))
-    chunks = [items[start : start + size] for start in range(0, len(items), size)]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        min(count, len(chunks)),
-        mp_context=context,
-        initializer=_start_worker,
-        initargs=(initializer, initargs),
-    ) as pool:
-        futures = [pool.submit(_run_chunk, function, chunk) for chunk in chunks]
+    def map(
+        self,
+        function: Callable[[T], R],
+        items: Sequence[T],
+        on_progress: Callable[[int, int], None] = lambda done, total: None,
+    ) -> list[R]:
+        """[function(item) for item in items], on every core when there are many."""
+        executor = self._processes(len(items)) if len(items) > 1 else None
+        if executor is None:
+            results = []
+            for done, item in enumerate(items, start=1):
+                results.append(function(item))
+                if done % CHUNK == 0:
+                    on_progress(done, len(items))
+            return results
+        # Small chunks for few items, so that every worker gets a share.
+        size = max(1, min(CHUNK, len(items) // (workers() * 4)))
+        chunks = [items[start : start + size] for start in range(0, len(items), size)]
+        futures = [executor.submit(_run_chunk, function, chunk) for chunk in chunks]
         try:
-            meanwhile()
             results = []
             for future in futures:
                 results.extend(future.result())
@@ -105,59 +92,42 @@ def process_map(
             for future in futures:  # the build stops: so does the work not yet begun
                 future.cancel()
             raise
-    return results
+        return results
+
+    def later(self, size: int, function: Callable[..., R], *args: Any) -> Callable[[], R]:
+        """function(*args) worked out by a worker meanwhile, when `size` (items it works
+        on) makes that pay; the function returned waits for the result (or raises the
+        exception). Otherwise it is worked out here, when asked for."""
+        executor = self._processes(size)
+        if executor is None:
+            return functools.cache(lambda: function(*args))
+        future: Future[R] = executor.submit(function, *args)
+        return future.result
 
 
-@contextlib.contextmanager
-def in_background(function: Callable[..., R], *args: Any) -> Iterator[Callable[[], R]]:
-    """function(*args) worked out in a worker process while this one goes on; the context
-    gives a function that waits for its result (or raises its exception). A result not
-    asked for by the end of the context is not waited for: its process is ended. With
-    `enabled` off, or one core, function(*args) runs here when asked for."""
-    if not enabled or workers() == 1:
-        yield functools.cache(lambda: function(*args))
-        return
-    context = multiprocessing.get_context("spawn")
-    receiving, sending = context.Pipe(duplex=False)
-    process = context.Process(target=_answer, args=(sending, function, args), daemon=True)
-    process.start()
-    sending.close()
-    answer: list[tuple[bool, Any]] = []
-
-    def result() -> R:
-        if not answer:
-            try:
-                answer.append(receiving.recv())
-            except EOFError:  # killed before it could answer (memory, a signal)
-                lost = RuntimeError(f"a background process ended without a result ({process})")
-                answer.append((False, lost))
-            process.join()
-        succeeded, value = answer[0]
-        if not succeeded:
-            raise value
-        return value  # type: ignore[no-any-return]
-
-    try:
-        yield result
-    finally:
-        receiving.close()
-        if process.is_alive():
-            process.terminate()
-            process.join()
+def process_map(function: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """Pool().map for work outside a build (ingest)."""
+    with Pool() as pool:
+        return pool.map(function, items)
 
 
-def _answer(sending: Connection, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
-    """In the worker: function's result, or the exception it raised, sent to the build.
-    The worker is the parallel part: it starts no workers of its own."""
+def _run_chunk(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    return [function(item) for item in items]
+
+
+def _start() -> None:
+    """In each worker. Ctrl+C is the build's to handle (it stops its workers): each
+    worker would print a traceback of its own. A worker whose build was killed (kill -9,
+    the OOM killer) ends too, instead of waiting for work forever. A worker starts no
+    workers of its own."""
     global enabled
     enabled = False
-    _start_worker(None, ())
-    try:
-        message: tuple[bool, Any] = (True, function(*args))
-    except BaseException as error:  # the build raises it
-        message = (False, error)
-    try:
-        sending.send(message)
-    except Exception as error:  # an exception that does not pickle: its message does
-        sending.send((False, RuntimeError(f"{type(error).__name__}: {error}")))
-    sending.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_end_with, args=(parent.sentinel,), daemon=True).start()
+
+
+def _end_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)

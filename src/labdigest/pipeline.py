@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from labdigest import config as config_stage
-from labdigest import content, related, search, topics
+from labdigest import content, parallel, related, search, topics
 from labdigest.cache import Cache
 from labdigest.config import normalize_base_url
 from labdigest.errors import ConfigError, LabdigestError
@@ -27,20 +28,21 @@ from labdigest.sources import Sources
 def run(
     options: BuildOptions, out: Path, sources: Sources, report: BuildReport, progress: Progress
 ) -> None:
-    """Build the site of these sources into `out` (its inputs changed since the last build)."""
+    """Build the site of these sources into `out` (its inputs changed since the last build).
+    The build's worker processes (a large site's) serve every stage."""
     cache = Cache(options.root)
+    with parallel.Pool() as pool:
+        with timed_stage(report, "config", progress, lambda: f"{options.config_path}"):
+            config = _settings(options)
 
-    with timed_stage(report, "config", progress, lambda: f"{options.config_path}"):
-        config = _settings(options)
+        with timed_stage(report, "content", progress, lambda: f"{report.papers} papers"):
+            library = content.load(options.root / "content", config, cache, sources, pool)
+            report.papers = len(library.papers)
 
-    with timed_stage(report, "content", progress, lambda: f"{report.papers} papers"):
-        library = content.load(options.root / "content", config, cache, sources)
-        report.papers = len(library.papers)
+        # A large site's related papers are ranked by a worker meanwhile; the stage's line
+        # tells how long the build then waited for them.
+        ranked = related.meanwhile(library.papers, cache=cache, keys=library.text_keys, pool=pool)
 
-    # A large site's related papers are ranked in a worker process meanwhile; the stage's
-    # line tells how long the build then waited for them.
-    ranking = related.meanwhile(library.papers, cache=cache, keys=library.text_keys)
-    with ranking as ranked:
         with timed_stage(report, "topics", progress, lambda: f"{len(report.topics)} topics"):
             topic_index = topics.assign(library, config.topics, cache)
             report.topics = {t.slug: len(topic_index.papers_in[t.slug]) for t in topic_index.topics}
@@ -53,21 +55,31 @@ def run(
                 found = ranked()
             return found
 
-        _site(options, out, config, library, topic_index, links, cache, report, progress)
+        site = Site(options, out, config, cache, pool)
+        _site(site, library, topic_index, links, report, progress)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """What the last stages work with besides the content."""
+
+    options: BuildOptions
+    out: Path
+    config: SiteConfig
+    cache: Cache
+    pool: parallel.Pool
 
 
 def _site(
-    options: BuildOptions,
-    out: Path,
-    config: SiteConfig,
+    site: Site,
     library: Library,
     topic_index: topics.TopicIndex,
     links: Callable[[], Links],
-    cache: Cache,
     report: BuildReport,
     progress: Progress,
 ) -> None:
     """Render, write and index the site into the stage, which then becomes `out`."""
+    options, out, config, cache = site.options, site.out, site.config, site.cache
     # Pagefind refuses a site without pages to index: a new site, no digest yet.
     indexing = options.search and bool(library.papers)
     with build_lock(out), staged_output(out) as stage:
@@ -83,6 +95,7 @@ def _site(
                 cache,
                 stage,
                 progress,
+                site.pool,
                 search_index=indexing,
             )
             report.pages = len(files)

@@ -1,7 +1,8 @@
 """Related papers ranked: the k most similar papers to each one by TF-IDF cosine over
 title and abstract. Each paper is reduced to its most telling terms; scores are SciPy's
 sparse product of those rows, taken a block of rows at a time as a dense array whose k
-best per row are kept (blocks on every core for a large site). The work grows with the
+best per row are kept (a build runs this in a worker process, beside its other work;
+see related.py). The work grows with the
 square of the number of papers when they share many terms, as synthetic digests do.
 
 The cache keeps the term counts and every paper's k best scores, so a rebuild after an
@@ -22,7 +23,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from labdigest import parallel
 from labdigest.cache import Cache
 from labdigest.models import Paper
 from labdigest.topics import searchable_text
@@ -45,9 +45,6 @@ SCORE_DIGITS = 6
 MOST_MOVED = 0.05
 # Rows are scored a block at a time, as a dense array of about this many cells (32 MiB).
 DENSE_CELLS = 1 << 22
-# A site whose ranking takes this many blocks ranks them on every core.
-PARALLEL_BLOCKS = 16
-SHARE = 1000  # papers whose terms one worker counts at a time
 ROWS_AT_ONCE = 8192  # rows of term weights padded into one array (tens of MiB)
 
 
@@ -148,39 +145,10 @@ def rank(papers: Sequence[Paper], keys: list[str], k: int) -> Ranking:
 
 
 def _counted(papers: Sequence[Paper]) -> tuple[Csr, list[str]]:
-    """Every paper's term counts over their sorted vocabulary. Reading the words takes a
-    second for 10,000 papers (a string for every word): each core counts a share of the
-    papers over the share's own vocabulary, and the shares' columns are then mapped to
-    the whole vocabulary, which keeps their order (both are sorted)."""
-    shares = parallel.process_map(
-        _share_counts,
-        [papers[start : start + SHARE] for start in range(0, len(papers), SHARE)],
-        min_items=2 if len(papers) >= parallel.MIN_ITEMS else parallel.MIN_ITEMS,
-    )
-    vocabulary = sorted(set(chain.from_iterable(words for _, words in shares)))
-    columns = [
-        counts.with_columns(np.searchsorted(vocabulary, words), len(vocabulary))
-        for counts, words in shares
-    ]
-    return _stacked(columns), vocabulary
-
-
-def _share_counts(papers: Sequence[Paper]) -> tuple[Csr, list[str]]:
+    """Every paper's term counts over their sorted vocabulary."""
     counted = [term_counts(paper) for paper in papers]
     vocabulary = sorted(set(chain.from_iterable(counted)))
     return _count_matrix(counted, vocabulary), vocabulary
-
-
-def _stacked(parts: list[Csr]) -> Csr:
-    """The rows of these matrices (at least one, all of one width), one after another."""
-    offsets = np.cumsum([0] + [len(part.data) for part in parts])
-    pointers = [part.indptr[:-1] + offset for part, offset in zip(parts, offsets, strict=False)]
-    return Csr(
-        np.concatenate([part.data for part in parts]),
-        np.concatenate([part.indices for part in parts]),
-        np.concatenate([*pointers, offsets[-1:]]),
-        (sum(part.shape[0] for part in parts), parts[0].shape[1]),
-    )
 
 
 def _ranked(
@@ -252,31 +220,16 @@ def _rank_rows(matrix: Csr, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
     """The k best columns of these rows of matrix @ matrix.T, a block of rows at a time."""
     if not len(rows):
         return _no_rows(k)
-    step = max(1, DENSE_CELLS // max(1, matrix.shape[0]))
-    blocks = [rows[start : start + step] for start in range(0, len(rows), step)]
-    parts = parallel.process_map(
-        _rank_block,
-        blocks,
-        initializer=_start_ranking,
-        initargs=(matrix, k),
-        min_items=PARALLEL_BLOCKS,
-    )
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-
-_ranking: list[tuple[Any, Any, int]] = []  # the matrix, its transpose and k (_start_ranking)
-
-
-def _start_ranking(matrix: Csr, k: int) -> None:
     sparse = _sparse(matrix)
-    _ranking[:] = [(sparse, sparse.T.tocsr(), k)]
-
-
-def _rank_block(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    sparse, transposed, k = _ranking[0]
-    block = np.asarray((sparse[rows] @ transposed).toarray(), dtype=np.float64)
-    block[np.arange(len(rows)), rows] = -1.0  # a paper is not related to itself
-    return _top(block, k)
+    transposed = sparse.T.tocsr()
+    step = max(1, DENSE_CELLS // max(1, matrix.shape[0]))
+    parts = []
+    for start in range(0, len(rows), step):
+        block_rows = rows[start : start + step]
+        block = np.asarray((sparse[block_rows] @ transposed).toarray(), dtype=np.float64)
+        block[np.arange(len(block_rows)), block_rows] = -1.0  # a paper is not related to itself
+        parts.append(_top(block, k))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def _sparse(matrix: Csr) -> Any:

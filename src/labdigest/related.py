@@ -2,12 +2,11 @@
 links are cached with the texts they were ranked from: a rebuild whose titles and
 abstracts are unchanged (an edit to a paper's notes, topics, authors or links, the most
 common hand edits) takes them from there without importing NumPy. Otherwise a large
-site's papers are ranked in a worker process while the build goes on (meanwhile)."""
+site's papers are ranked by a worker process while the build goes on."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from labdigest import parallel
 from labdigest.cache import Cache
@@ -26,31 +25,28 @@ def related(
     """slug → up to k slugs of the most similar papers, most similar first; ties go to
     the slug that sorts first, so the result does not depend on the order of `papers`.
     keys: topics.text_keys(papers), if already known."""
-    with meanwhile(papers, k, cache, keys) as links:
-        return links()
+    return meanwhile(papers, k, cache, keys)()
 
 
-@contextlib.contextmanager
 def meanwhile(
     papers: tuple[Paper, ...],
     k: int = 5,
     cache: Cache | None = None,
     keys: dict[str, str] | None = None,
-) -> Iterator[Callable[[], Links]]:
+    pool: parallel.Pool | None = None,
+) -> Callable[[], Links]:
     """related(...) as a function to call when the links are needed: unless the cached
-    links hold or the papers are few, they are ranked in a worker process meanwhile."""
+    links hold, a large site's papers are ranked by one of the pool's workers meanwhile."""
     ordered = sorted(papers, key=lambda p: p.slug)
     keys = keys or text_keys(ordered)
     texts = ([p.slug for p in ordered], [keys[p.slug] for p in ordered])
     known = cache.load("related-links", k) if cache else None
     if isinstance(known, tuple) and len(known) == 2 and known[0] == texts:
-        yield lambda: dict(known[1])
-    elif len(ordered) < parallel.MIN_ITEMS:
+        return lambda: dict(known[1])
+    if pool is None:
         links = rank(ordered, texts, k, cache)
-        yield lambda: links
-    else:
-        with parallel.in_background(rank, ordered, texts, k, cache) as later:
-            yield later
+        return lambda: links
+    return pool.later(len(ordered), rank, ordered, texts, k, cache)
 
 
 def rank(

@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from labdigest import parallel
 from labdigest.cache import Cache, per_item, text_key
 from labdigest.models import UNSORTED_SLUG, Library, Paper, Topic
 
@@ -113,12 +112,7 @@ def assign(
         "topic-phrases",
         repr(topics),
         library.text_keys or text_keys(library.papers),
-        lambda slugs: parallel.process_map(
-            _phrases_in,
-            [searchable_text(by_slug[slug]) for slug in slugs],
-            initializer=_start_finding,
-            initargs=(phrase_index,),
-        ),
+        lambda slugs: [_phrases_in(phrase_index, searchable_text(by_slug[s])) for s in slugs],
     )
     of_paper: dict[str, tuple[str, ...]] = {}
     phrases_of: dict[str, tuple[str, ...]] = {}
@@ -144,14 +138,7 @@ def assign(
     )
 
 
-_finding: list[PhraseIndex] = []  # the phrases a worker looks for (_start_finding)
-
-
-def _start_finding(index: PhraseIndex) -> None:
-    _finding[:] = [index]
-
-
-def _phrases_in(text: str) -> dict[str, tuple[str, ...]]:
+def _phrases_in(index: PhraseIndex, text: str) -> dict[str, tuple[str, ...]]:
     """The topics whose phrases the text holds, and those phrases, sorted."""
-    found = _finding[0].find(words_of(text))
+    found = index.find(words_of(text))
     return {topic: tuple(sorted(phrases)) for topic, phrases in found.items()}

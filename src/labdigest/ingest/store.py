@@ -5,7 +5,6 @@ manifest. A file is only rewritten when its bytes change, so re-ingesting is a n
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,12 +99,11 @@ class PaperStore:
                 slug = self._add(entry, digest_id, date, source, report, keep_math)
             listed.append(ManifestEntry(slug, key))
         manifest = Digest(digest_id, date, source, fmt, tuple(listed))
-        # Its text is made while the papers are written (a quarter of a second for 10,000
-        # papers), and it is written after them: a manifest never lists a paper whose
-        # file is not there yet (a re-ingest would take it for one deleted by hand).
-        text: list[str] = []
-        self._flush(meanwhile=lambda: text.append(content.manifest_to_text(manifest)))
-        _write_if_changed(sources.manifests_dir(self.content_dir) / f"{digest_id}.yml", text[0])
+        # Written after the papers: a manifest never lists a paper whose file is not there
+        # yet (a re-ingest would take it for one deleted by hand).
+        self._flush()
+        text = content.manifest_to_text(manifest)
+        _write_if_changed(sources.manifests_dir(self.content_dir) / f"{digest_id}.yml", text)
         self.manifests[digest_id] = manifest
         return report
 
@@ -177,14 +175,12 @@ class PaperStore:
         self._unsaved[paper.slug] = path
         self._index(paper)
 
-    def _flush(self, meanwhile: Callable[[], None] = lambda: None) -> None:
-        """Write every paper added or changed since the last flush (and run meanwhile()
-        while they are written)."""
+    def _flush(self) -> None:
+        """Write every paper added or changed since the last flush (on every core when
+        there are many)."""
         papers = [self.papers[slug] for slug in self._unsaved]
         raw = [self._raw_abstracts.get(paper.slug) for paper in papers]
-        bodies = parallel.process_map(
-            _finish_and_write, list(zip(papers, raw, strict=True)), meanwhile=meanwhile
-        )
+        bodies = parallel.process_map(_finish_and_write, list(zip(papers, raw, strict=True)))
         for paper, body in zip(papers, bodies, strict=True):
             self.papers[paper.slug] = dataclasses.replace(paper, body=body)
         self._unsaved.clear()

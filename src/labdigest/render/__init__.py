@@ -7,16 +7,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from labdigest import parallel
 from labdigest.cache import Cache
 from labdigest.models import KeptFile, Library, OutputFile, SiteConfig, WrittenFile
 from labdigest.output.stage import Stage
 from labdigest.progress import Progress
 from labdigest.related import Links
 from labdigest.render.context import code_folder, make_context
-from labdigest.render.environment import Renderer
+from labdigest.render.environment import Renderer, RendererSpec
 from labdigest.render.lists import Lists
 from labdigest.render.machine import MachineFiles
-from labdigest.render.papers import page_work, paper_files
+from labdigest.render.papers import paper_files
 from labdigest.topics import TopicIndex
 
 SiteFile = OutputFile | KeptFile | WrittenFile
@@ -31,12 +32,13 @@ def render_site(
     cache: Cache | None,
     stage: Stage,
     progress: Progress,
+    pool: parallel.Pool,
     *,
     search_index: bool,
 ) -> list[SiteFile]:
-    compiled = code_folder(cache)
-    renderer = Renderer(config, templates, compiled)
-    context = make_context(renderer, compiled, library, topics, cache)
+    spec = RendererSpec(config, templates, code_folder(cache))
+    renderer = Renderer(config, templates, spec.cache_folder)
+    context = make_context(renderer, spec, library, topics, cache, pool)
     # The lists and feeds need no related papers: made while those may still be ranked.
     files: list[SiteFile] = []
     files += Lists(renderer, context, stage.holds).all(search_index)
@@ -44,5 +46,4 @@ def render_site(
     files += machine.all(cache)
     links = related()
     files.append(machine.papers_json(cache, links))
-    work = page_work(renderer, context, links, compiled, str(stage.path))
-    return [*paper_files(renderer, context, work, stage.holds, progress), *files]
+    return [*paper_files(renderer, spec, context, links, stage, pool, progress), *files]

@@ -4,6 +4,7 @@ digest views, where each paper was first seen, the lab's papers."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
 from dataclasses import dataclass
@@ -15,8 +16,8 @@ from markupsafe import Markup
 
 from labdigest import cite, markup, parallel
 from labdigest.cache import Cache, per_item
-from labdigest.models import Digest, Library, Paper, SiteConfig, Topic
-from labdigest.render.environment import Renderer
+from labdigest.models import Digest, Library, Paper, Topic
+from labdigest.render.environment import Renderer, RendererSpec, renderer_for
 from labdigest.topics import TopicIndex
 from labdigest.urls import Site
 from labdigest.views import (
@@ -68,9 +69,7 @@ class MadeView(NamedTuple):
 class ViewMaker:
     """What making a paper's view needs besides the paper (sent once to each worker)."""
 
-    config: SiteConfig
-    templates: Path
-    code_folder: Path | None
+    renderer: RendererSpec
     topic_views: dict[str, TopicView]
     digest_names: dict[str, str]
 
@@ -85,15 +84,16 @@ class ViewInputs:
 
 def make_context(
     renderer: Renderer,
-    compiled: Path | None,
+    spec: RendererSpec,
     library: Library,
     topics: TopicIndex,
     cache: Cache | None,
+    pool: parallel.Pool,
 ) -> Context:
-    config, build_key, site = renderer.config, renderer.build_key, renderer.site
+    build_key, site = renderer.build_key, renderer.site
     topic_views = {t.slug: topic_view(site, t, topics) for t in topics.topics}
     digest_names = {d.id: f"Digest of {format_date(d.date)}" for d in library.digests}
-    maker = ViewMaker(config, renderer.templates_dir, compiled, topic_views, digest_names)
+    maker = ViewMaker(spec, topic_views, digest_names)
     by_slug = library.by_slug or {p.slug: p for p in library.papers}
 
     def inputs(paper: Paper) -> ViewInputs:
@@ -115,12 +115,7 @@ def make_context(
     cards: dict[str, tuple[str, str]] = {}  # of the views made now (not kept in the cache)
 
     def make_views(slugs: list[str]) -> list[MadeView]:
-        made = parallel.process_map(
-            make_view,
-            [inputs(by_slug[slug]) for slug in slugs],
-            initializer=start_view_worker,
-            initargs=(maker,),
-        )
+        made = pool.map(functools.partial(make_view, maker), [inputs(by_slug[s]) for s in slugs])
         cards.update(zip(slugs, (pair for _, pair in made), strict=True))
         return [view for view, _ in made]
 
@@ -128,8 +123,9 @@ def make_context(
         cache, "views", build_key, {p.slug: input_key(p) for p in library.papers}, make_views
     )
     papers = Views({slug: entry.stored for slug, entry in made.items()})
-    for slug, pair in cards.items():
-        renderer.know_cards(slug, pair)
+    for slug, (h3, h2) in cards.items():
+        renderer.know_card(slug, "h3", h3)
+        renderer.know_card(slug, "h2", h2)
     digests = [digest_view(site, d) for d in library.digests]
     digest_papers = {d.id: papers.listed(e.slug for e in d.papers) for d in library.digests}
     first_seen: dict[str, DigestView] = {}
@@ -151,15 +147,9 @@ def make_context(
     )
 
 
-_maker: list[tuple[ViewMaker, Renderer]] = []  # a worker's, set by start_view_worker
-
-
-def start_view_worker(maker: ViewMaker) -> None:
-    _maker[:] = [(maker, Renderer(maker.config, maker.templates, maker.code_folder))]
-
-
-def make_view(inputs: ViewInputs) -> tuple[MadeView, tuple[str, str]]:
-    maker, renderer = _maker[0]
+def make_view(maker: ViewMaker, inputs: ViewInputs) -> tuple[MadeView, tuple[str, str]]:
+    """A paper's view and its cards (on a worker, or here)."""
+    renderer = renderer_for(maker.renderer)
     view = paper_view(maker, inputs)
     stored = pickle.dumps(view, protocol=5)
     bib_key = hashlib.sha1(view.bibtex.encode("utf-8")).hexdigest()
@@ -168,8 +158,8 @@ def make_view(inputs: ViewInputs) -> tuple[MadeView, tuple[str, str]]:
 
 
 def paper_view(maker: ViewMaker, inputs: ViewInputs) -> PaperView:
-    paper, config = inputs.paper, maker.config
-    site = Site(config)
+    paper, config = inputs.paper, maker.renderer.config
+    site = renderer_for(maker.renderer).site
     members = {person_key(m) for m in config.lab_members}
     abstract_html = markup.render(paper.body)
     absolute_url = site.absolute(f"papers/{paper.slug}/")

@@ -6,9 +6,12 @@ receives, so a page is rendered again exactly when something it is given changed
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import secrets
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -85,10 +88,9 @@ class Renderer:
             self._cards[key] = Markup(self.render_template("_card.html", context))
         return self._cards[key]
 
-    def know_cards(self, slug: str, cards: tuple[str, str]) -> None:
-        """A paper's two usual cards (h3, h2), rendered where its view was made."""
-        self._cards[(slug, "h3", None, False)] = Markup(cards[0])
-        self._cards[(slug, "h2", None, False)] = Markup(cards[1])
+    def know_card(self, slug: str, heading: str, card: str) -> None:
+        """A paper's card, rendered where its view was made."""
+        self._cards[(slug, heading, None, False)] = Markup(card)
 
     def cards(self, papers: Sequence[PaperView], heading: str = "h3") -> Markup:
         """The cards of a list of papers, each in a list item (a listed view is not even
@@ -112,6 +114,24 @@ class Renderer:
             parts.append(name)
             _describe(context[name], view_keys, parts, seen)
         return text_digest("\0".join(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class RendererSpec:
+    """What a worker needs to make the build's renderer: `build` tells one build from
+    the next (its cards are those of its views)."""
+
+    config: SiteConfig
+    templates: Path
+    cache_folder: Path | None
+    build: str = field(default_factory=lambda: secrets.token_hex(8))
+
+
+@functools.lru_cache(maxsize=1)
+def renderer_for(spec: RendererSpec) -> Renderer:
+    """The build's renderer, made once per worker process (which renders many chunks of
+    one build's views and pages)."""
+    return Renderer(spec.config, spec.templates, spec.cache_folder)
 
 
 def page_context(renderer: Renderer, out_path: str, context: dict[str, Any]) -> dict[str, Any]:

@@ -4,79 +4,93 @@ its pages into the staging folder itself (their bytes need not travel back)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from labdigest import parallel
-from labdigest.models import KeptFile, SiteConfig, WrittenFile
+from labdigest.models import KeptFile, WrittenFile
 from labdigest.output.files import write_new
+from labdigest.output.stage import Stage
 from labdigest.progress import Progress
 from labdigest.related import Links
 from labdigest.render.context import Context
-from labdigest.render.environment import Renderer, text_digest
+from labdigest.render.environment import Renderer, RendererSpec, renderer_for, text_digest
 from labdigest.views import DigestNav, Link, PaperView, Views, digest_nav, json_ld
 
 Reuse = Callable[[str, str], bool]  # Stage.holds: the live site holds path as made from key
 
 
 @dataclass(frozen=True, slots=True)
-class PageWork:
-    """What a worker needs to render paper pages (sent once to each)."""
+class PageCommon:
+    """What every task of a build's paper pages shares (sent with each chunk)."""
 
-    config: SiteConfig
-    templates: Path
-    code_folder: Path | None
-    views: dict[str, bytes]  # every paper's view, pickled
-    cards: dict[str, tuple[str, str]]  # every paper's cards (see context.MadeView)
-    related: dict[str, tuple[str, ...]]
-    navs: dict[str, tuple[DigestNav, ...]]
+    renderer: RendererSpec
     stage: str  # the staging folder
 
 
 @dataclass(frozen=True, slots=True)
 class PaperTask:
+    """One paper's page and BibTeX to render, with all it needs."""
+
     slug: str
     page_key: str
     bib_key: str
+    navs: tuple[DigestNav, ...]
+    related: tuple[str, ...]
+    views: dict[str, bytes]  # its view, and those of related papers whose card is not given
+    cards: dict[str, str]  # the related papers' cards (h3), where made with their views
 
 
 def paper_files(
     renderer: Renderer,
+    spec: RendererSpec,
     context: Context,
-    work: PageWork,
-    reuse: Reuse,
+    related: Links,
+    stage: Stage,
+    pool: parallel.Pool,
     progress: Progress,
 ) -> list[KeptFile | WrittenFile]:
     """Every paper's page and BibTeX, kept or rendered and written."""
     files: list[KeptFile | WrittenFile] = []
     tasks = []
+    navs = digest_navs(renderer, context)
     for slug in context.papers:
         page_path, bib_path = paths(slug)
-        page_key = renderer.key_of(
-            "paper.html", own_inputs(context.papers, work, slug), context.view_keys
-        )
+        own = own_inputs(context.papers, slug, navs[slug], related.get(slug, ()))
+        page_key = renderer.key_of("paper.html", own, context.view_keys)
         bib_key = text_digest(renderer.build_key + "bib" + context.bib_keys[slug])
-        if reuse(page_path, page_key) and reuse(bib_path, bib_key):
+        if stage.holds(page_path, page_key) and stage.holds(bib_path, bib_key):
             files += [KeptFile(page_path), KeptFile(bib_path)]
         else:
-            tasks.append(PaperTask(slug, page_key, bib_key))
-    written = parallel.process_map(
-        render_paper,
+            tasks.append(_task(context, slug, page_key, bib_key, navs[slug], related))
+    written = pool.map(
+        functools.partial(render_paper, PageCommon(spec, str(stage.path))),
         tasks,
-        initializer=start_page_worker,
-        initargs=(work,),
-        on_progress=lambda done, total: progress.advance("render", done, total),
+        lambda done, total: progress.advance("render", done, total),
     )
     for pair in written:
         files += pair
     return files
 
 
-def page_work(
-    renderer: Renderer, context: Context, related: Links, code_folder: Path | None, stage: str
-) -> PageWork:
+def _task(
+    context: Context,
+    slug: str,
+    page_key: str,
+    bib_key: str,
+    navs: tuple[DigestNav, ...],
+    related: Links,
+) -> PaperTask:
+    stored, others = context.papers.stored(), related.get(slug, ())
+    cards = {other: context.cards[other][0] for other in others if other in context.cards}
+    views = {other: stored[other] for other in (slug, *others) if other not in cards}
+    return PaperTask(slug, page_key, bib_key, navs, others, views, cards)
+
+
+def digest_navs(renderer: Renderer, context: Context) -> dict[str, tuple[DigestNav, ...]]:
+    """Each paper's place in each digest it is in (oldest digest first)."""
     places: dict[str, list[DigestNav]] = {slug: [] for slug in context.papers}
     per_page, site, by_slug = renderer.config.per_page, renderer.site, context.library.by_slug
     for digest in sorted(context.digests, key=lambda d: (d.date, d.id)):
@@ -84,63 +98,41 @@ def page_work(
         links = [Link(by_slug[slug].title, site.paper_url(slug)) for slug in slugs]
         for position, slug in enumerate(slugs):
             places[slug].append(digest_nav(digest, links, position, per_page))
-    return PageWork(
-        config=renderer.config,
-        templates=renderer.templates_dir,
-        code_folder=code_folder,
-        views=context.papers.stored(),
-        cards=context.cards,
-        related=related,
-        navs={slug: tuple(navs) for slug, navs in places.items()},
-        stage=stage,
-    )
+    return {slug: tuple(navs) for slug, navs in places.items()}
 
 
 def paths(slug: str) -> tuple[str, str]:
     return f"papers/{slug}/index.html", f"papers/{slug}/cite.bib"
 
 
-def own_inputs(views: Views, work: PageWork, slug: str) -> dict[str, Any]:
+def own_inputs(
+    views: Views, slug: str, navs: tuple[DigestNav, ...], related: tuple[str, ...]
+) -> dict[str, Any]:
     """What paper.html is given of its own (the page's key is made from these): the
     paper, its place in each digest, its related papers."""
-    return {
-        "paper": views.listed((slug,)),
-        "navs": list(work.navs[slug]),
-        "related": views.listed(work.related.get(slug, ())),
-    }
+    return {"paper": views.listed((slug,)), "navs": list(navs), "related": views.listed(related)}
 
 
-def page_inputs(views: Views, work: PageWork, slug: str) -> dict[str, Any]:
-    """Everything paper.html is given: its own inputs, and what code makes of them."""
-    own = own_inputs(views, work, slug)
-    view = views[slug]
-    return {
-        **own,
+def render_paper(common: PageCommon, task: PaperTask) -> tuple[WrittenFile, WrittenFile]:
+    """Render one paper's page and BibTeX into the stage (on a worker, or here)."""
+    renderer = renderer_for(common.renderer)
+    for other, card in task.cards.items():
+        renderer.know_card(other, "h3", card)
+    views = Views(task.views)
+    view = views[task.slug]
+    values = {
+        **own_inputs(views, task.slug, task.navs, task.related),
         "paper": view,
         "description": view.teaser,
         "og_type": "article",
         "json_ld": json_ld(scholarly_article(view)),
     }
-
-
-_worker: list[tuple[PageWork, Renderer, Views]] = []  # set by start_page_worker
-
-
-def start_page_worker(work: PageWork) -> None:
-    renderer = Renderer(work.config, work.templates, work.code_folder)
-    for slug, cards in work.cards.items():
-        renderer.know_cards(slug, cards)
-    _worker[:] = [(work, renderer, Views(work.views))]
-
-
-def render_paper(task: PaperTask) -> tuple[WrittenFile, WrittenFile]:
-    work, renderer, views = _worker[0]
     page_path, bib_path = paths(task.slug)
-    page = renderer.render_page(page_path, "paper.html", page_inputs(views, work, task.slug))
-    bib = views[task.slug].bibtex.encode("utf-8")
+    page = renderer.render_page(page_path, "paper.html", values)
+    bib = view.bibtex.encode("utf-8")
     return (
-        WrittenFile(page_path, write_new(work.stage, page_path, page, task.page_key)),
-        WrittenFile(bib_path, write_new(work.stage, bib_path, bib, task.bib_key)),
+        WrittenFile(page_path, write_new(common.stage, page_path, page, task.page_key)),
+        WrittenFile(bib_path, write_new(common.stage, bib_path, bib, task.bib_key)),
     )
 
 
