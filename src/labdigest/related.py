@@ -6,6 +6,7 @@ site's papers are ranked by a worker process while the build goes on."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from labdigest import parallel
@@ -43,9 +44,11 @@ def meanwhile(
     known = cache.load("related-links", k) if cache else None
     if isinstance(known, tuple) and len(known) == 2 and known[0] == texts:
         return lambda: dict(known[1])
-    if pool is None:
-        links = rank(ordered, texts, k, cache)
-        return lambda: links
+    # The same papers with a text edited: a few rows are ranked again, here (a worker
+    # would take longer to start). New papers: all are ranked, on a worker meanwhile.
+    edited = isinstance(known, tuple) and len(known) == 2 and known[0][0] == texts[0]
+    if pool is None or edited:
+        return functools.cache(lambda: rank(ordered, texts, k, cache))
     return pool.later(len(ordered), rank, ordered, texts, k, cache)
 
 
