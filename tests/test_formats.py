@@ -33,6 +33,9 @@ def read(name: str) -> ReadResult:
         ("arxiv-email.txt", "arxiv-email"),
         ("hf-daily-papers.json", "hf-json"),
         ("arxiv-api.xml", "arxiv-atom"),
+        ("arxiv-rss.xml", "arxiv-rss"),
+        ("arxiv-rss-atom.xml", "arxiv-rss"),
+        ("arxiv-rss-weekend.xml", "arxiv-rss"),
         ("arxiv-listing.html", "html"),
         ("papers-page.html", "html"),
     ],
@@ -190,6 +193,92 @@ def test_arxiv_api_errors_are_clear(name: str, message: str) -> None:
     with pytest.raises(IngestError) as error:
         read(name)
     assert str(error.value) == message
+
+
+def test_arxiv_category_feed_rss() -> None:
+    """rss.arxiv.org/rss/cs.CV+cs.LG: every item's id (version-less, its version kept),
+    authors from dc:creator, categories, the abstract after "Abstract:", DOI and journal
+    reference; cross-lists and replacements marked as the e-mail reader marks them."""
+    result = read("arxiv-rss.xml")
+    assert result.date is not None and (result.date.year, result.date.month, result.date.day) == (
+        2025,
+        1,
+        15,
+    )
+    assert [str(p) for p in result.problems] == [
+        "arxiv-rss.xml: item 5: skipped, arXiv:2501.09999 has no title or no abstract"
+    ]
+    night, lidar, strings, underwater = result.entries
+    assert (night.arxiv, night.title, night.authors) == (
+        "2501.08123",
+        "Depth Anything at Night: Robust Monocular Depth Estimation under Low Light",
+        ("José Martínez", "Zoë Müller"),
+    )
+    assert night.abstract.startswith("Monocular depth estimation degrades sharply at night.")
+    assert "Announce Type" not in night.abstract and "arXiv:" not in night.abstract
+    assert dict(night.extra) == {"version": 1, "categories": "cs.CV cs.LG"}
+    assert lidar.authors == ("Mei Lín", "Ravi Shankar", "Ana Silva")
+    assert dict(lidar.extra)["listing"] == "cross-listing"
+    assert strings.arxiv == "hep-th/9901001" and strings.authors == ("Søren Ørsted",)
+    assert dict(strings.extra) == {
+        "version": 3,
+        "categories": "hep-th",
+        "doi": "10.1103/PhysRevD.60.046001",
+        "journal_ref": "Phys. Rev. D 60 (1999) 046001",
+        "listing": "replaced",
+    }
+    assert dict(underwater.extra)["listing"] == "replaced"  # a replaced cross-list
+
+
+def test_arxiv_category_feed_atom() -> None:
+    result = read("arxiv-rss-atom.xml")
+    assert result.date is not None and (result.date.month, result.date.day) == (1, 16)
+    metric, night = result.entries
+    assert metric.authors == ("Yann Labbé", "Evin Pınar Örnek")
+    assert (metric.arxiv, dict(metric.extra)) == (
+        "2501.10001",
+        {"version": 1, "categories": "cs.CV"},
+    )
+    assert night.arxiv == "2501.08123" and dict(night.extra)["version"] == 2
+
+
+def test_a_weekend_feed_is_no_papers_and_a_failed_ingest(tmp_path: Path) -> None:
+    with pytest.raises(IngestError) as error:
+        read("arxiv-rss-weekend.xml")
+    assert str(error.value) == (
+        "arxiv-rss-weekend.xml: no papers in this feed "
+        "(arXiv announces none on weekends and holidays)"
+    )
+    site = copy_site(tmp_path / "site", content=False)
+    from labdigest.cli import main
+
+    status = main(
+        ["--config", str(site / "site.toml"), "ingest", str(DATA / "arxiv-rss-weekend.xml")]
+    )
+    assert status == 1
+
+
+def test_a_replaced_paper_from_a_feed_is_the_page_it_was_and_nothing_is_duplicated(
+    tmp_path: Path,
+) -> None:
+    """The RSS feed of one day, then the Atom feed of the next, which replaces a paper
+    of the first: one page for it, in both digests; the new paper added."""
+    site = copy_site(tmp_path / "site", content=False)
+    digests = site / "content" / "digests"
+    for name in ("arxiv-rss.xml", "arxiv-rss-atom.xml"):
+        shutil.copy(DATA / name, digests / name)
+        ingest([digests / name], site / "content")
+    papers = {p.arxiv: p for p in content.load_papers(site / "content")}
+    assert sorted(papers) == [
+        "2412.01234",
+        "2501.08123",
+        "2501.09200",
+        "2501.10001",
+        "hep-th/9901001",
+    ]
+    night = papers["2501.08123"]
+    assert night.digests == ("arxiv-rss", "arxiv-rss-atom")
+    assert dict(night.extra)["version"] == 1  # as first read; an edit is never overwritten
 
 
 def test_html_arxiv_listing() -> None:
