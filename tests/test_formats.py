@@ -36,6 +36,8 @@ def read(name: str) -> ReadResult:
         ("arxiv-rss.xml", "arxiv-rss"),
         ("arxiv-rss-atom.xml", "arxiv-rss"),
         ("arxiv-rss-weekend.xml", "arxiv-rss"),
+        ("biorxiv.json", "biorxiv"),
+        ("biorxiv-empty.json", "biorxiv"),
         ("arxiv-listing.html", "html"),
         ("papers-page.html", "html"),
     ],
@@ -279,6 +281,54 @@ def test_a_replaced_paper_from_a_feed_is_the_page_it_was_and_nothing_is_duplicat
     night = papers["2501.08123"]
     assert night.digests == ("arxiv-rss", "arxiv-rss-atom")
     assert dict(night.extra)["version"] == 1  # as first read; an edit is never overwritten
+
+
+def test_biorxiv_and_medrxiv_api() -> None:
+    """api.biorxiv.org/details/…: the DOI (the paper's identity: it has no arXiv id),
+    title, "Last, F." authors in the usual order, date, version, category, abstract, the
+    journal's DOI once published, and links to the preprint on its own server."""
+    result = read("biorxiv.json")
+    assert result.date is not None and (result.date.month, result.date.day) == (1, 15)
+    assert [str(p) for p in result.problems] == [
+        "biorxiv.json: preprint 3: skipped, no DOI, title or abstract"
+    ]
+    zebrafish, mice, retina = result.entries
+    assert zebrafish.arxiv is None
+    assert zebrafish.authors == ("J. Martínez", "Z. Müller", "Y. Labbé")
+    assert dict(zebrafish.extra) == {
+        "doi": "10.1101/2025.01.13.632801",
+        "published": "2025-01-14",
+        "categories": "neuroscience",
+        "version": 1,
+    }
+    assert zebrafish.links == (
+        ("other", "https://www.biorxiv.org/content/10.1101/2025.01.13.632801v1"),
+        ("pdf", "https://www.biorxiv.org/content/10.1101/2025.01.13.632801v1.full.pdf"),
+    )
+    assert dict(mice.extra)["published_doi"] == "10.1038/s41592-025-01234-5"
+    assert retina.links[0][1].startswith("https://www.medrxiv.org/content/10.1101/2025.01.12.")
+    with pytest.raises(IngestError, match="no papers in this response \\(no posts found\\)"):
+        read("biorxiv-empty.json")
+
+
+def test_a_preprint_is_known_by_its_doi_with_a_doi_link_and_bibtex(tmp_path: Path) -> None:
+    site = copy_site(tmp_path / "site", content=False)
+    digest = site / "content" / "digests" / "biorxiv.json"
+    shutil.copy(DATA / "biorxiv.json", digest)
+    ingest([digest], site / "content")
+    again = site / "content" / "digests" / "biorxiv-2025-01-16.json"
+    shutil.copy(DATA / "biorxiv.json", again)  # the same preprints, another day
+    ingest([again], site / "content")
+    papers = content.load_papers(site / "content")
+    assert len(papers) == 3 and all(len(p.digests) == 2 for p in papers)
+    manifest = (site / "content/manifests/biorxiv.yml").read_text(encoding="utf-8")
+    assert "key: doi:10.1101/2025.01.13.632801" in manifest
+    public = build_site(site, search=False)
+    slug = next(p.slug for p in papers if p.title.startswith("Depth perception"))
+    page = BeautifulSoup((public / f"papers/{slug}/index.html").read_bytes(), "html.parser")
+    assert page.select_one('a[href="https://doi.org/10.1101/2025.01.13.632801"]') is not None
+    bib = (public / f"papers/{slug}/cite.bib").read_text(encoding="utf-8")
+    assert "doi = {10.1101/2025.01.13.632801}" in bib and "Martínez" in bib
 
 
 def test_html_arxiv_listing() -> None:

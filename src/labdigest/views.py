@@ -42,6 +42,7 @@ DETAIL_LABELS = {
     "comments": "Comments",
     "journal_ref": "Journal reference",
     "doi": "DOI",
+    "published_doi": "Published as",
     "published": "First published",
     "updated": "Updated",
     "upvotes": "Upvotes on Hugging Face",
@@ -303,7 +304,8 @@ def details(paper: Paper) -> tuple[Detail, ...]:
         if value is None or isinstance(value, (list, dict)) or value == "":
             continue
         text = str(value)
-        url = f"https://doi.org/{text}" if key == "doi" and not text.startswith("http") else None
+        is_doi = key in ("doi", "published_doi") and not text.startswith("http")
+        url = f"https://doi.org/{text}" if is_doi else None
         details.append(Detail(label, text, url))
     return tuple(details)
 

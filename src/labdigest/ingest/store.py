@@ -51,11 +51,13 @@ class PaperStore:
     def _index(self, paper: Paper) -> None:
         if paper.arxiv:
             self.slug_of[f"arxiv:{paper.arxiv}"] = paper.slug
+        if doi := _doi(paper.extra):
+            self.slug_of[identity_key(None, paper.title, doi)] = paper.slug
         self.slug_of[f"title:{normalize_title(paper.title)}"] = paper.slug
 
     def find(self, entry: Entry) -> str | None:
-        keys = [identity_key(entry.arxiv, entry.title)]
-        if entry.arxiv:  # the same paper may be known by title from a text digest
+        keys = [identity_key(entry.arxiv, entry.title, _doi(entry.extra))]
+        if not keys[0].startswith("title:"):  # it may be known by title from a text digest
             keys.append(identity_key(None, entry.title))
         for key in keys:
             if key in self.slug_of:
@@ -77,7 +79,7 @@ class PaperStore:
         listed: list[ManifestEntry] = []
         seen: dict[str, int] = {}
         for entry in entries:
-            key = identity_key(entry.arxiv, entry.title)
+            key = identity_key(entry.arxiv, entry.title, _doi(entry.extra))
             if key in seen:
                 report.problems.append(
                     IngestError(
@@ -209,3 +211,9 @@ def _write_if_changed(path: Path | str, text: str) -> None:
     except FileNotFoundError:
         pass
     write_atomic(path, data)
+
+
+def _doi(extra: tuple[tuple[str, object], ...]) -> str | None:
+    """The DOI a digest gave a paper (a bioRxiv or medRxiv preprint is known by it)."""
+    doi = dict(extra).get("doi")
+    return str(doi) if doi else None
