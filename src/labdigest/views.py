@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast, overload
+from urllib.parse import quote_plus
 
 from markupsafe import Markup
 
@@ -108,6 +109,7 @@ class PaperView:
     authors: tuple[AuthorView, ...]
     arxiv: str | None
     links: tuple[Link, ...]  # arXiv abs / PDF / HTML first, then the paper's own links
+    find_links: tuple[Link, ...]  # searches for a paper known by its title alone
     topics: tuple[TopicTag, ...]
     phrases: tuple[Link, ...]  # key phrases, each a link into search
     digests: tuple[Link, ...]
@@ -294,6 +296,22 @@ def paper_links(paper: Paper) -> tuple[Link, ...]:
             continue
         links.append(Link(LINK_LABELS.get(kind, kind), url))
     return tuple(links)
+
+
+def find_links(paper: Paper) -> tuple[Link, ...]:
+    """Searches by title, for a paper with no arXiv id, DOI or link (a copied HF page
+    gives titles and abstracts only): built here, with no network at build time."""
+    if paper.arxiv or paper.links or dict(paper.extra).get("doi"):
+        return ()
+    title, quoted = quote_plus(paper.title), quote_plus(f'"{paper.title}"')
+    return (
+        Link("arXiv", f"https://arxiv.org/search/?searchtype=title&query={title}"),
+        Link("Semantic Scholar", f"https://www.semanticscholar.org/search?q={title}"),
+        Link(
+            "Google Scholar",
+            f"https://scholar.google.com/scholar?q={quoted}",
+        ),
+    )
 
 
 def details(paper: Paper) -> tuple[Detail, ...]:

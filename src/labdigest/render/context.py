@@ -30,6 +30,7 @@ from labdigest.views import (
     ViewList,
     Views,
     details,
+    find_links,
     format_date,
     paper_links,
     person_key,
@@ -176,6 +177,7 @@ def paper_view(maker: ViewMaker, inputs: ViewInputs) -> PaperView:
         authors=tuple(AuthorView(a, person_key(a) in members) for a in paper.authors),
         arxiv=paper.arxiv,
         links=paper_links(paper),
+        find_links=find_links(paper),
         topics=tuple(
             TopicTag(views[slug].slug, views[slug].name, views[slug].url) for slug in inputs.topics
         ),
