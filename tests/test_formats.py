@@ -38,6 +38,8 @@ def read(name: str) -> ReadResult:
         ("arxiv-rss-weekend.xml", "arxiv-rss"),
         ("biorxiv.json", "biorxiv"),
         ("biorxiv-empty.json", "biorxiv"),
+        ("newsletter-cards.html", "html"),
+        ("weekly-articles.html", "html"),
         ("arxiv-listing.html", "html"),
         ("papers-page.html", "html"),
     ],
@@ -377,6 +379,48 @@ def test_html_article_page() -> None:
         ("2501.09005", "Lab Notes on Diffusion Priors", ()),
         ("2501.09006", "Benchmarking Compositional Generalization", ()),
     ]
+
+
+def test_html_repeated_cards_with_links_for_titles() -> None:
+    """A newsletter of <div> cards: the title is the link to the paper (arXiv, OpenReview,
+    a DOI, Hugging Face), the abstract in a <details> or a paragraph, KaTeX as TeX."""
+    result = read("newsletter-cards.html")
+    assert [str(p) for p in result.problems] == [
+        "newsletter-cards.html:27: 'A Card With No Abstract' has no abstract; skipped"
+    ]
+    night, tracking, zebrafish, video = result.entries
+    assert (night.arxiv, night.title, night.authors) == (
+        "2501.08123",
+        "Depth Anything at Night: Robust Monocular Depth Estimation under Low Light",
+        ("José Martínez", "Zoë Müller"),
+    )
+    assert night.abstract == (
+        "Monocular depth estimation degrades sharply at night. We improve $\\delta_1$ "
+        "accuracy by 12% on nuScenes-Night."
+    )
+    assert tracking.arxiv is None and tracking.authors == ("Mei Lín", "Ravi Shankar")
+    assert tracking.links == (("other", "https://openreview.net/forum?id=Xy12AbCdEf"),)
+    assert dict(zebrafish.extra) == {"doi": "10.1101/2025.01.13.632801"}
+    assert video.arxiv == "2501.09001" and video.abstract.startswith("We extend video depth")
+
+
+def test_html_articles_whose_title_is_a_link() -> None:
+    result = read("weekly-articles.html")
+    assert [(e.arxiv, e.title) for e in result.entries] == [
+        ("2501.02576", "DepthMaster: Taming Diffusion Models for Monocular Depth Estimation"),
+        ("2311.18809", "FoundPose: Unseen Object Pose Estimation with Foundation Features"),
+    ]
+    assert result.entries[0].abstract.startswith("A single-step diffusion model")
+
+
+def test_a_page_with_no_papers_says_what_was_looked_for() -> None:
+    with pytest.raises(IngestError) as error:
+        read("no-papers.html")
+    assert str(error.value) == (
+        "no-papers.html: no papers found: looked for an arXiv <dl> listing, <article> "
+        "elements, and repeated elements each holding a link to one paper (arXiv, Hugging "
+        "Face, OpenReview, a DOI)"
+    )
 
 
 @pytest.mark.parametrize(
