@@ -193,7 +193,9 @@ def _read_card(card: Tag, result: ReadResult, path: str) -> None:
         if key and key.startswith("doi:") and not extra:
             extra = (("doi", DOI_LINK_RE.search(str(link["href"])).group(1)),)  # type: ignore[union-attr]
         elif key and key.startswith("or:") and not links:
-            links = (("other", str(link["href"])),)
+            href = str(link["href"])
+            if href.startswith(("https://", "http://")):  # never javascript: or the like
+                links = (("other", href),)
     _add(result, path, _line(card), title, abstract, authors, _arxiv_in(card), links, extra)
 
 
