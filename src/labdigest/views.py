@@ -233,6 +233,7 @@ class DigestView:
     date_text: str
     url: str
     source: str
+    kind: str  # what the digest was: "the arXiv e-mail", "a Hugging Face papers page"…
     count: int  # papers in it (in the order the digest listed them: Context.digest_papers)
     bib_url: str
     email_url: str
@@ -268,7 +269,7 @@ def teaser(text: str, limit: int = TEASER_LENGTH) -> str:
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + "…"
+    return cut.rstrip(",;:.!?") + "…"  # never "(HPS).…"
 
 
 def person_key(name: str) -> str:

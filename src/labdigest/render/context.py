@@ -39,6 +39,18 @@ from labdigest.views import (
 )
 
 
+# What each digest format is, as a digest's page names it.
+DIGEST_KINDS = {
+    "text": "a Hugging Face papers page",
+    "arxiv-email": "the arXiv e-mail",
+    "hf-json": "Hugging Face daily papers",
+    "arxiv-atom": "an arXiv API query",
+    "arxiv-rss": "an arXiv category feed",
+    "biorxiv": "a bioRxiv or medRxiv listing",
+    "html": "a saved web page",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     library: Library
@@ -221,6 +233,7 @@ def digest_view(site: Site, digest: Digest) -> DigestView:
         date_text=format_date(digest.date),
         url=site.digest_url(digest.id),
         source=digest.source,
+        kind=DIGEST_KINDS.get(digest.format, "a digest"),
         count=len(digest.papers),
         bib_url=site.url(folder + "papers.bib"),
         email_url=site.url(folder + "email.html"),
