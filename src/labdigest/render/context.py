@@ -38,7 +38,6 @@ from labdigest.views import (
     teaser,
 )
 
-
 # What each digest format is, as a digest's page names it.
 DIGEST_KINDS = {
     "text": "a Hugging Face papers page",
