@@ -349,3 +349,32 @@ def test_long_lists_are_split_into_linked_pages_that_hold_the_whole_list(site: P
     digest_link = soup.select_one("nav.pager p a")["href"]
     assert digest_link == "/digests/hf-papers-mar-11/page/3/"
     assert paper in cards(resolve(public, "/", digest_link))
+
+
+def test_a_digest_page_names_its_kind_and_date_not_a_file(example_public: Path) -> None:
+    page = soup(example_public / "digests/hf-papers-mar-11/index.html")
+    lede = page.select_one(".lede").get_text()
+    assert lede == (
+        "67 papers from a Hugging Face papers page of 11 March 2026, in the order it listed them."
+    )
+    assert "digests/" not in page.select_one("main").get_text()
+
+
+def test_teasers_end_in_one_ellipsis_never_after_a_stop() -> None:
+    from labdigest.views import teaser
+
+    text = "We propose a half-plane split (HPS). " + "More words follow here. " * 20
+    cut = teaser(text, limit=len("We propose a half-plane split (HPS). More"))
+    assert cut == "We propose a half-plane split (HPS)…"
+    assert teaser("Short.") == "Short."
+
+
+def test_search_landmarks_are_labelled_apart(example_public: Path) -> None:
+    for page in ("404.html", "search/index.html", "index.html"):
+        forms = soup(example_public / page).select('form[role="search"]')
+        labels = [form.get("aria-label") for form in forms]
+        assert all(labels) and len(set(labels)) == len(labels), page
+
+
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")

@@ -23,6 +23,9 @@ ROUTES: dict[str, tuple[int, bytes]] = {
     "/rate-ok": (200, b"Rate exceeded.\n"),
     "/gone": (404, b"not here"),
     "/page": (200, (DATA / "papers-page.html").read_bytes()),
+    "/rss/cs.CV+cs.LG": (200, (DATA / "arxiv-rss.xml").read_bytes()),
+    "/atom/cs.CV": (200, (DATA / "arxiv-rss-atom.xml").read_bytes()),
+    "/rss/cs.CV": (200, (DATA / "arxiv-rss-weekend.xml").read_bytes()),
 }
 
 
@@ -72,6 +75,12 @@ def test_fetch_saves_a_dated_digest_and_ingests_it(
     assert tree_bytes(site / "content") == before
     assert fetch(site, server + "/api/query") == 0
     assert (site / "content/digests/arxiv-api-2025-01-16.xml").is_file()
+    # arXiv's category feeds, RSS and Atom (rss.arxiv.org/rss/CATS, /atom/CATS).
+    assert fetch(site, server + "/rss/cs.CV+cs.LG") == 0
+    assert (site / "content/digests/arxiv-feed-2025-01-16.xml").is_file()
+    assert fetch(site, server + "/atom/cs.CV") == 0
+    assert (site / "content/digests/arxiv-feed-2025-01-16-2.xml").is_file()
+    assert "4 papers (arxiv-rss" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -87,7 +96,12 @@ def test_fetch_saves_a_dated_digest_and_ingests_it(
             "the arXiv API answered with an error: incorrect id format for 1234.12345",
             (),
         ),
-        ("/page", "expected HF daily-papers JSON or an arXiv API feed, got html", ()),
+        ("/page", "expected HF daily-papers JSON, an arXiv API or category feed, got html", ()),
+        (
+            "/rss/cs.CV",
+            "no papers in this feed (arXiv announces none on weekends and holidays)",
+            (),
+        ),
     ],
 )
 def test_fetch_failures_are_clear_and_write_nothing(

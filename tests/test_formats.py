@@ -33,6 +33,13 @@ def read(name: str) -> ReadResult:
         ("arxiv-email.txt", "arxiv-email"),
         ("hf-daily-papers.json", "hf-json"),
         ("arxiv-api.xml", "arxiv-atom"),
+        ("arxiv-rss.xml", "arxiv-rss"),
+        ("arxiv-rss-atom.xml", "arxiv-rss"),
+        ("arxiv-rss-weekend.xml", "arxiv-rss"),
+        ("biorxiv.json", "biorxiv"),
+        ("biorxiv-empty.json", "biorxiv"),
+        ("newsletter-cards.html", "html"),
+        ("weekly-articles.html", "html"),
         ("arxiv-listing.html", "html"),
         ("papers-page.html", "html"),
     ],
@@ -192,6 +199,140 @@ def test_arxiv_api_errors_are_clear(name: str, message: str) -> None:
     assert str(error.value) == message
 
 
+def test_arxiv_category_feed_rss() -> None:
+    """rss.arxiv.org/rss/cs.CV+cs.LG: every item's id (version-less, its version kept),
+    authors from dc:creator, categories, the abstract after "Abstract:", DOI and journal
+    reference; cross-lists and replacements marked as the e-mail reader marks them."""
+    result = read("arxiv-rss.xml")
+    assert result.date is not None and (result.date.year, result.date.month, result.date.day) == (
+        2025,
+        1,
+        15,
+    )
+    assert [str(p) for p in result.problems] == [
+        "arxiv-rss.xml: item 5: skipped, arXiv:2501.09999 has no title or no abstract"
+    ]
+    night, lidar, strings, underwater = result.entries
+    assert (night.arxiv, night.title, night.authors) == (
+        "2501.08123",
+        "Depth Anything at Night: Robust Monocular Depth Estimation under Low Light",
+        ("José Martínez", "Zoë Müller"),
+    )
+    assert night.abstract.startswith("Monocular depth estimation degrades sharply at night.")
+    assert "Announce Type" not in night.abstract and "arXiv:" not in night.abstract
+    assert dict(night.extra) == {"version": 1, "categories": "cs.CV cs.LG"}
+    assert lidar.authors == ("Mei Lín", "Ravi Shankar", "Ana Silva")
+    assert dict(lidar.extra)["listing"] == "cross-listing"
+    assert strings.arxiv == "hep-th/9901001" and strings.authors == ("Søren Ørsted",)
+    assert dict(strings.extra) == {
+        "version": 3,
+        "categories": "hep-th",
+        "doi": "10.1103/PhysRevD.60.046001",
+        "journal_ref": "Phys. Rev. D 60 (1999) 046001",
+        "listing": "replaced",
+    }
+    assert dict(underwater.extra)["listing"] == "replaced"  # a replaced cross-list
+
+
+def test_arxiv_category_feed_atom() -> None:
+    result = read("arxiv-rss-atom.xml")
+    assert result.date is not None and (result.date.month, result.date.day) == (1, 16)
+    metric, night = result.entries
+    assert metric.authors == ("Yann Labbé", "Evin Pınar Örnek")
+    assert (metric.arxiv, dict(metric.extra)) == (
+        "2501.10001",
+        {"version": 1, "categories": "cs.CV"},
+    )
+    assert night.arxiv == "2501.08123" and dict(night.extra)["version"] == 2
+
+
+def test_a_weekend_feed_is_no_papers_and_a_failed_ingest(tmp_path: Path) -> None:
+    with pytest.raises(IngestError) as error:
+        read("arxiv-rss-weekend.xml")
+    assert str(error.value) == (
+        "arxiv-rss-weekend.xml: no papers in this feed "
+        "(arXiv announces none on weekends and holidays)"
+    )
+    site = copy_site(tmp_path / "site", content=False)
+    from labdigest.cli import main
+
+    status = main(
+        ["--config", str(site / "site.toml"), "ingest", str(DATA / "arxiv-rss-weekend.xml")]
+    )
+    assert status == 1
+
+
+def test_a_replaced_paper_from_a_feed_is_the_page_it_was_and_nothing_is_duplicated(
+    tmp_path: Path,
+) -> None:
+    """The RSS feed of one day, then the Atom feed of the next, which replaces a paper
+    of the first: one page for it, in both digests; the new paper added."""
+    site = copy_site(tmp_path / "site", content=False)
+    digests = site / "content" / "digests"
+    for name in ("arxiv-rss.xml", "arxiv-rss-atom.xml"):
+        shutil.copy(DATA / name, digests / name)
+        ingest([digests / name], site / "content")
+    papers = {p.arxiv: p for p in content.load_papers(site / "content")}
+    assert sorted(papers) == [
+        "2412.01234",
+        "2501.08123",
+        "2501.09200",
+        "2501.10001",
+        "hep-th/9901001",
+    ]
+    night = papers["2501.08123"]
+    assert night.digests == ("arxiv-rss", "arxiv-rss-atom")
+    assert dict(night.extra)["version"] == 1  # as first read; an edit is never overwritten
+
+
+def test_biorxiv_and_medrxiv_api() -> None:
+    """api.biorxiv.org/details/…: the DOI (the paper's identity: it has no arXiv id),
+    title, "Last, F." authors in the usual order, date, version, category, abstract, the
+    journal's DOI once published, and links to the preprint on its own server."""
+    result = read("biorxiv.json")
+    assert result.date is not None and (result.date.month, result.date.day) == (1, 15)
+    assert [str(p) for p in result.problems] == [
+        "biorxiv.json: preprint 3: skipped, no DOI, title or abstract"
+    ]
+    zebrafish, mice, retina = result.entries
+    assert zebrafish.arxiv is None
+    assert zebrafish.authors == ("J. Martínez", "Z. Müller", "Y. Labbé")
+    assert dict(zebrafish.extra) == {
+        "doi": "10.1101/2025.01.13.632801",
+        "published": "2025-01-14",
+        "categories": "neuroscience",
+        "version": 1,
+    }
+    assert zebrafish.links == (
+        ("other", "https://www.biorxiv.org/content/10.1101/2025.01.13.632801v1"),
+        ("pdf", "https://www.biorxiv.org/content/10.1101/2025.01.13.632801v1.full.pdf"),
+    )
+    assert dict(mice.extra)["published_doi"] == "10.1038/s41592-025-01234-5"
+    assert retina.links[0][1].startswith("https://www.medrxiv.org/content/10.1101/2025.01.12.")
+    with pytest.raises(IngestError, match="no papers in this response \\(no posts found\\)"):
+        read("biorxiv-empty.json")
+
+
+def test_a_preprint_is_known_by_its_doi_with_a_doi_link_and_bibtex(tmp_path: Path) -> None:
+    site = copy_site(tmp_path / "site", content=False)
+    digest = site / "content" / "digests" / "biorxiv.json"
+    shutil.copy(DATA / "biorxiv.json", digest)
+    ingest([digest], site / "content")
+    again = site / "content" / "digests" / "biorxiv-2025-01-16.json"
+    shutil.copy(DATA / "biorxiv.json", again)  # the same preprints, another day
+    ingest([again], site / "content")
+    papers = content.load_papers(site / "content")
+    assert len(papers) == 3 and all(len(p.digests) == 2 for p in papers)
+    manifest = (site / "content/manifests/biorxiv.yml").read_text(encoding="utf-8")
+    assert "key: doi:10.1101/2025.01.13.632801" in manifest
+    public = build_site(site, search=False)
+    slug = next(p.slug for p in papers if p.title.startswith("Depth perception"))
+    page = BeautifulSoup((public / f"papers/{slug}/index.html").read_bytes(), "html.parser")
+    assert page.select_one('a[href="https://doi.org/10.1101/2025.01.13.632801"]') is not None
+    bib = (public / f"papers/{slug}/cite.bib").read_text(encoding="utf-8")
+    assert "doi = {10.1101/2025.01.13.632801}" in bib and "Martínez" in bib
+
+
 def test_html_arxiv_listing() -> None:
     result = read("arxiv-listing.html")
     assert result.date is not None and (result.date.year, result.date.month, result.date.day) == (
@@ -238,6 +379,48 @@ def test_html_article_page() -> None:
         ("2501.09005", "Lab Notes on Diffusion Priors", ()),
         ("2501.09006", "Benchmarking Compositional Generalization", ()),
     ]
+
+
+def test_html_repeated_cards_with_links_for_titles() -> None:
+    """A newsletter of <div> cards: the title is the link to the paper (arXiv, OpenReview,
+    a DOI, Hugging Face), the abstract in a <details> or a paragraph, KaTeX as TeX."""
+    result = read("newsletter-cards.html")
+    assert [str(p) for p in result.problems] == [
+        "newsletter-cards.html:27: 'A Card With No Abstract' has no abstract; skipped"
+    ]
+    night, tracking, zebrafish, video = result.entries
+    assert (night.arxiv, night.title, night.authors) == (
+        "2501.08123",
+        "Depth Anything at Night: Robust Monocular Depth Estimation under Low Light",
+        ("José Martínez", "Zoë Müller"),
+    )
+    assert night.abstract == (
+        "Monocular depth estimation degrades sharply at night. We improve $\\delta_1$ "
+        "accuracy by 12% on nuScenes-Night."
+    )
+    assert tracking.arxiv is None and tracking.authors == ("Mei Lín", "Ravi Shankar")
+    assert tracking.links == (("other", "https://openreview.net/forum?id=Xy12AbCdEf"),)
+    assert dict(zebrafish.extra) == {"doi": "10.1101/2025.01.13.632801"}
+    assert video.arxiv == "2501.09001" and video.abstract.startswith("We extend video depth")
+
+
+def test_html_articles_whose_title_is_a_link() -> None:
+    result = read("weekly-articles.html")
+    assert [(e.arxiv, e.title) for e in result.entries] == [
+        ("2501.02576", "DepthMaster: Taming Diffusion Models for Monocular Depth Estimation"),
+        ("2311.18809", "FoundPose: Unseen Object Pose Estimation with Foundation Features"),
+    ]
+    assert result.entries[0].abstract.startswith("A single-step diffusion model")
+
+
+def test_a_page_with_no_papers_says_what_was_looked_for() -> None:
+    with pytest.raises(IngestError) as error:
+        read("no-papers.html")
+    assert str(error.value) == (
+        "no-papers.html: no papers found: looked for an arXiv <dl> listing, <article> "
+        "elements, and repeated elements each holding a link to one paper (arXiv, Hugging "
+        "Face, OpenReview, a DOI)"
+    )
 
 
 @pytest.mark.parametrize(

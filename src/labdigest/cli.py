@@ -82,6 +82,19 @@ def parser() -> argparse.ArgumentParser:
     fetch.add_argument("--date", type=_date, help="the digest's date (default: today)")
     fetch.add_argument("--timeout", type=float, default=30.0, help="seconds to wait (default: 30)")
 
+    enrich = commands.add_parser(
+        "enrich",
+        parents=[common],
+        help="look up papers known by title alone in the arXiv API",
+        description="Look up every paper with no arXiv id, DOI or link in the arXiv API by "
+        "its title; a hit with the same title fills in what the paper lacks (id, authors, "
+        "links, dates, categories) and changes nothing a maintainer wrote. One request every "
+        "3 seconds; answers are kept, so a second run asks nothing it asked before.",
+    )
+    enrich.add_argument("--api-url", default=None, help="the API (default: arXiv's)")
+    enrich.add_argument("--limit", type=int, help="look up at most this many papers")
+    enrich.add_argument("--timeout", type=float, default=30.0, help="seconds to wait (default: 30)")
+
     build = commands.add_parser(
         "build",
         parents=[common],
@@ -141,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {
         "ingest": _ingest,
         "fetch": _fetch,
+        "enrich": _enrich,
         "build": _build,
         "check": _check,
         "serve": _serve,
@@ -187,6 +201,31 @@ def _fetch(args: argparse.Namespace, progress: Progress) -> int:
         print(f"saved {path}")
     args.paths, args.format = [path], "auto"
     return _ingest(args, progress)
+
+
+def _enrich(args: argparse.Namespace, progress: Progress) -> int:
+    from labdigest.enrich import API_URL, enrich
+
+    report = enrich(
+        _content_dir(args),
+        api_url=args.api_url or API_URL,
+        limit=args.limit,
+        timeout=args.timeout,
+        on_paper=lambda done, total: progress.advance("enrich", done, total),
+    )
+    for problem in report.problems:
+        print(f"labdigest: warning: {problem}", file=sys.stderr)
+    if progress.verbosity >= NORMAL:
+        print(
+            f"{report.candidates} papers known by title alone: {len(report.found)} found on "
+            f"arXiv, {len(report.unmatched)} not found, {len(report.problems)} not asked "
+            f"({report.asked} requests, {report.cached} answers from the cache)"
+        )
+    if progress.verbosity >= VERBOSE:
+        for slug in report.found:
+            print(f"  found {slug}")
+    nothing_asked = report.problems and not report.asked and not report.cached
+    return 1 if nothing_asked else 0
 
 
 def _ingest(args: argparse.Namespace, progress: Progress) -> int:

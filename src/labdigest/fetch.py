@@ -20,6 +20,8 @@ MAX_BYTES = 50 * 2**20
 NAMES = {
     formats.Format.HF_JSON: ("hf-daily-papers", ".json"),
     formats.Format.ARXIV_ATOM: ("arxiv-api", ".xml"),
+    formats.Format.ARXIV_RSS: ("arxiv-feed", ".xml"),
+    formats.Format.BIORXIV: ("biorxiv", ".json"),
 }
 
 
@@ -61,7 +63,8 @@ def fetch(url: str, content_dir: Path, *, date: dt.date, timeout: float = 30.0) 
     fmt = formats.detect(text, url)
     if fmt not in NAMES:
         raise IngestError(
-            f"{url}: expected HF daily-papers JSON or an arXiv API feed, got {fmt.value}"
+            f"{url}: expected HF daily-papers JSON, an arXiv API or category feed, or the "
+            f"bioRxiv API's JSON; got {fmt.value}"
         )
     result = formats.READERS[fmt](text, url)
     if not result.entries:

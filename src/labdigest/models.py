@@ -16,7 +16,7 @@ T = TypeVar("T")
 UNSORTED_SLUG = "unsorted"
 # The digest formats ingest reads (ingest/formats.py has a reader for each); named here so
 # that the command line can list them without importing every reader.
-FORMAT_NAMES = ("text", "arxiv-email", "hf-json", "arxiv-atom", "html")
+FORMAT_NAMES = ("text", "arxiv-email", "hf-json", "arxiv-atom", "arxiv-rss", "biorxiv", "html")
 
 
 def fast_pickle(cls: type[T]) -> type[T]:

@@ -84,5 +84,11 @@ def arxiv_base_id(raw: str) -> str | None:
     return None
 
 
-def identity_key(arxiv: str | None, title: str) -> str:
-    return f"arxiv:{arxiv}" if arxiv else f"title:{normalize_title(title)}"
+def identity_key(arxiv: str | None, title: str, doi: str | None = None) -> str:
+    """A paper's identity: its version-less arXiv id, else its DOI (bioRxiv, medRxiv),
+    else its normalized title."""
+    if arxiv:
+        return f"arxiv:{arxiv}"
+    if doi:
+        return f"doi:{doi.lower()}"
+    return f"title:{normalize_title(title)}"

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast, overload
+from urllib.parse import quote_plus
 
 from markupsafe import Markup
 
@@ -42,6 +43,7 @@ DETAIL_LABELS = {
     "comments": "Comments",
     "journal_ref": "Journal reference",
     "doi": "DOI",
+    "published_doi": "Published as",
     "published": "First published",
     "updated": "Updated",
     "upvotes": "Upvotes on Hugging Face",
@@ -107,6 +109,7 @@ class PaperView:
     authors: tuple[AuthorView, ...]
     arxiv: str | None
     links: tuple[Link, ...]  # arXiv abs / PDF / HTML first, then the paper's own links
+    find_links: tuple[Link, ...]  # searches for a paper known by its title alone
     topics: tuple[TopicTag, ...]
     phrases: tuple[Link, ...]  # key phrases, each a link into search
     digests: tuple[Link, ...]
@@ -230,6 +233,7 @@ class DigestView:
     date_text: str
     url: str
     source: str
+    kind: str  # what the digest was: "the arXiv e-mail", "a Hugging Face papers page"…
     count: int  # papers in it (in the order the digest listed them: Context.digest_papers)
     bib_url: str
     email_url: str
@@ -265,7 +269,7 @@ def teaser(text: str, limit: int = TEASER_LENGTH) -> str:
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + "…"
+    return cut.rstrip(",;:.!?") + "…"  # never "(HPS).…"
 
 
 def person_key(name: str) -> str:
@@ -295,6 +299,22 @@ def paper_links(paper: Paper) -> tuple[Link, ...]:
     return tuple(links)
 
 
+def find_links(paper: Paper) -> tuple[Link, ...]:
+    """Searches by title, for a paper with no arXiv id, DOI or link (a copied HF page
+    gives titles and abstracts only): built here, with no network at build time."""
+    if paper.arxiv or paper.links or dict(paper.extra).get("doi"):
+        return ()
+    title, quoted = quote_plus(paper.title), quote_plus(f'"{paper.title}"')
+    return (
+        Link("arXiv", f"https://arxiv.org/search/?searchtype=title&query={title}"),
+        Link("Semantic Scholar", f"https://www.semanticscholar.org/search?q={title}"),
+        Link(
+            "Google Scholar",
+            f"https://scholar.google.com/scholar?q={quoted}",
+        ),
+    )
+
+
 def details(paper: Paper) -> tuple[Detail, ...]:
     extra = dict(paper.extra)
     details = []
@@ -303,7 +323,8 @@ def details(paper: Paper) -> tuple[Detail, ...]:
         if value is None or isinstance(value, (list, dict)) or value == "":
             continue
         text = str(value)
-        url = f"https://doi.org/{text}" if key == "doi" and not text.startswith("http") else None
+        is_doi = key in ("doi", "published_doi") and not text.startswith("http")
+        url = f"https://doi.org/{text}" if is_doi else None
         details.append(Detail(label, text, url))
     return tuple(details)
 

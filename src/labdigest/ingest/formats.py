@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 
-from labdigest.ingest import arxiv_atom, arxiv_email, hf_json, html_page, text
+from labdigest.ingest import arxiv_atom, arxiv_email, arxiv_rss, biorxiv, hf_json, html_page, text
 from labdigest.ingest.base import ReadResult
 
 Reader = Callable[[str, str], ReadResult]
@@ -16,6 +16,8 @@ class Format(enum.Enum):
     ARXIV_EMAIL = "arxiv-email"
     HF_JSON = "hf-json"
     ARXIV_ATOM = "arxiv-atom"
+    ARXIV_RSS = "arxiv-rss"
+    BIORXIV = "biorxiv"
     HTML = "html"
 
 
@@ -24,12 +26,16 @@ READERS: dict[Format, Reader] = {
     Format.ARXIV_EMAIL: arxiv_email.read,
     Format.HF_JSON: hf_json.read,
     Format.ARXIV_ATOM: arxiv_atom.read,
+    Format.ARXIV_RSS: arxiv_rss.read,
+    Format.BIORXIV: biorxiv.read,
     Format.HTML: html_page.read,
 }
 
 # Most specific first; plain text is what is left.
 DETECTORS: tuple[tuple[Format, Callable[[str], bool]], ...] = (
     (Format.HF_JSON, hf_json.looks_like),
+    (Format.BIORXIV, biorxiv.looks_like),
+    (Format.ARXIV_RSS, arxiv_rss.looks_like),
     (Format.ARXIV_ATOM, arxiv_atom.looks_like),
     (Format.HTML, html_page.looks_like),
     (Format.ARXIV_EMAIL, arxiv_email.looks_like),

@@ -1,6 +1,9 @@
 """A saved HTML page that lists papers, read with beautifulsoup4: arXiv listing pages
-(<dl> of <dt>/<dd> pairs) and pages with one <article> per paper (the HF papers page,
-most blogs and lab pages). Title, abstract, authors and arXiv link where present."""
+(<dl> of <dt>/<dd> pairs), pages with one <article> per paper (the HF papers page, most
+blogs), and pages of repeated cards, each holding a link to one paper (newsletters,
+bots, lab pages). Title (a heading, else the paper's link), abstract (the longest prose,
+KaTeX formulas as $TeX$), authors where marked, and the arXiv id from any arXiv or HF
+link, the DOI from a DOI link."""
 
 from __future__ import annotations
 
@@ -21,6 +24,14 @@ ARXIV_LINK_RE = re.compile(
     r"(?:arxiv\.org/(?:abs|pdf)/|huggingface\.co/papers/|^/(?:abs|pdf|papers)/)"
     r"([\w./-]+?)(?:v\d+)?(?:\.pdf)?/?$"
 )
+DOI_LINK_RE = re.compile(r"doi\.org/(10\.\d{4,9}/\S+?)/?$", re.I)
+OPENREVIEW_LINK_RE = re.compile(r"openreview\.net/(?:forum|pdf)\?id=([\w-]+)")
+BLOCKS = ["p", "details", "blockquote", "div", "section"]
+NOT_TITLES = frozenset({"pdf", "arxiv", "abs", "abstract", "html", "paper", "code", "doi"})
+LOOKED_FOR = (
+    "no papers found: looked for an arXiv <dl> listing, <article> elements, and repeated "
+    "elements each holding a link to one paper (arXiv, Hugging Face, OpenReview, a DOI)"
+)
 LISTING_DATE_RE = re.compile(r"\bfor\s+\w{3},\s+(\d{1,2})\s+(\w{3})\w*\s+(\d{2,4})")
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
@@ -35,18 +46,65 @@ def read(text: str, path: str) -> ReadResult:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(text, "html.parser")
+    _katex_as_tex(soup)
     result = ReadResult()
-    listing = soup.select("dl > dt")
-    if listing:
+    if soup.select("dl > dt"):
         _read_arxiv_listing(soup, result, path)
         result.date = _listing_date(soup)
     else:
-        _read_articles(soup, result, path)
+        cards = soup.find_all("article") or _repeated_cards(soup)
+        for card in cards:
+            _read_card(card, result, path)
     if not result.entries and not result.problems:
-        raise IngestError(
-            "no papers found: expected <article> elements or an arXiv <dl> listing", path
-        )
+        raise IngestError(LOOKED_FOR, path)
     return result
+
+
+def _katex_as_tex(soup: Any) -> None:
+    """A KaTeX formula as the TeX it was made from ($…$), not its rendered boxes."""
+    for formula in soup.select(".katex"):
+        tex = formula.select_one('annotation[encoding="application/x-tex"]')
+        formula.replace_with(f"${tex.get_text()}$" if tex else formula.get_text())
+
+
+def _paper_key(href: str) -> str | None:
+    """Which paper a link leads to (its arXiv id, DOI or OpenReview id), if any."""
+    for pattern, kind in (
+        (ARXIV_LINK_RE, "arxiv"),
+        (DOI_LINK_RE, "doi"),
+        (OPENREVIEW_LINK_RE, "or"),
+    ):
+        if match := pattern.search(href):
+            return f"{kind}:{match.group(1).lower()}"
+    return None
+
+
+def _repeated_cards(soup: Any) -> list[Tag]:
+    """The elements that each hold one paper: from each link to a paper, the largest
+    element around it that links to no other paper; of those, the ones repeated (the
+    same tag and classes), most of them."""
+    holders: dict[int, set[str]] = {}
+    links = []
+    for link in soup.find_all("a", href=True):
+        key = _paper_key(str(link["href"]))
+        if key is None:
+            continue
+        links.append(link)
+        for parent in link.parents:
+            holders.setdefault(id(parent), set()).add(key)
+    cards: dict[int, Tag] = {}
+    for link in links:
+        node = link
+        while node.parent is not None and node.parent.name not in ("body", "html", "[document]"):
+            if len(holders[id(node.parent)]) != 1:
+                break
+            node = node.parent
+        cards.setdefault(id(node), node)
+    shapes: dict[tuple[str, tuple[str, ...]], list[Tag]] = {}
+    for card in cards.values():
+        shapes.setdefault((card.name, tuple(sorted(card.get("class") or ()))), []).append(card)
+    repeated = max(shapes.values(), key=len, default=[])
+    return repeated if len(repeated) > 1 else []
 
 
 def _clean(text: str) -> str:
@@ -110,24 +168,72 @@ def _listing_date(soup: Any) -> DateHint | None:
     return None
 
 
-def _read_articles(soup: Any, result: ReadResult, path: str) -> None:
-    for article in soup.find_all("article"):
-        heading = article.find(["h1", "h2", "h3", "h4"])
-        title = _clean(heading.get_text(" ")) if heading else ""
-        paragraphs = [p for p in article.find_all("p") if not p.find_parent(class_="authors")]
-        abstract = max((_clean(p.get_text(" ")) for p in paragraphs), key=len, default="")
-        authors_tag = article.select_one(".authors, [itemprop=author]")
-        authors: tuple[str, ...] = ()
-        if authors_tag is not None:
-            names = [
-                _clean(a.get_text())
-                for a in authors_tag.find_all(["a", "li", "span"])
-                if _clean(a.get_text())
-            ]
-            authors = tuple(names) or tuple(
-                n.strip() for n in _clean(authors_tag.get_text()).split(",") if n.strip()
-            )
-        _add(result, path, _line(article), title, abstract, authors, _arxiv_in(article))
+def _read_card(card: Tag, result: ReadResult, path: str) -> None:
+    authors_tag = card.select_one('.authors, [itemprop=author], [class*="author"]')
+    authors = _names(authors_tag) if authors_tag is not None else ()
+    title = _title(card)
+    # The longest prose of a block that holds no other block (a wrapper would hold the
+    # title, the links and more), outside the authors.
+    blocks = card.find_all(BLOCKS)
+    abstract = max(
+        (
+            text
+            for block in blocks
+            if not block.find(BLOCKS)
+            and not (authors_tag and (block is authors_tag or authors_tag in block.parents))
+            and (text := _prose(block, title))
+        ),
+        key=len,
+        default="",
+    )
+    extra: tuple[tuple[str, object], ...] = ()
+    links: tuple[tuple[str, str], ...] = ()
+    for link in card.find_all("a", href=True):
+        key = _paper_key(str(link["href"]))
+        if key and key.startswith("doi:") and not extra:
+            extra = (("doi", DOI_LINK_RE.search(str(link["href"])).group(1)),)  # type: ignore[union-attr]
+        elif key and key.startswith("or:") and not links:
+            href = str(link["href"])
+            if href.startswith(("https://", "http://")):  # never javascript: or the like
+                links = (("other", href),)
+    _add(result, path, _line(card), title, abstract, authors, _arxiv_in(card), links, extra)
+
+
+def _title(card: Tag) -> str:
+    """The card's heading, else the text of its link to the paper (the longest one that
+    is not a bare 'PDF' or 'arXiv')."""
+    heading = card.find(["h1", "h2", "h3", "h4", "h5"])
+    if heading is not None and _clean(heading.get_text(" ")):
+        return _clean(heading.get_text(" "))
+    texts = [
+        _clean(link.get_text(" "))
+        for link in card.find_all("a", href=True)
+        if _paper_key(str(link["href"]))
+    ]
+    texts = [text for text in texts if text.lower().strip(" []()") not in NOT_TITLES]
+    return max(texts, key=len, default="")
+
+
+def _prose(block: Tag, title: str) -> str:
+    """The text of a block that holds prose of its own (not only the title, or a summary
+    line such as 'Abstract')."""
+    for summary in block.find_all("summary"):
+        summary.extract()
+    text = _clean(block.get_text(" "))
+    if text == title or len(text.split()) < 4:
+        return ""
+    return text.removeprefix(title).strip() if text.startswith(title) and title else text
+
+
+def _names(tag: Tag) -> tuple[str, ...]:
+    names = [
+        _clean(part.get_text())
+        for part in tag.find_all(["a", "li", "span"])
+        if _clean(part.get_text())
+    ]
+    if names:
+        return tuple(names)
+    return tuple(n.strip() for n in _clean(tag.get_text()).split(",") if n.strip())
 
 
 def _add(
@@ -138,6 +244,8 @@ def _add(
     abstract: str,
     authors: tuple[str, ...],
     arxiv: str | None,
+    links: tuple[tuple[str, str], ...] = (),
+    extra: tuple[tuple[str, object], ...] = (),
 ) -> None:
     if not title:
         result.problems.append(IngestError("a paper with no title; skipped", path, line or None))
@@ -154,5 +262,7 @@ def _add(
             line=line,
             authors=authors,
             arxiv=arxiv,
+            links=links,
+            extra=extra,
         )
     )

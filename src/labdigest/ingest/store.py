@@ -51,11 +51,13 @@ class PaperStore:
     def _index(self, paper: Paper) -> None:
         if paper.arxiv:
             self.slug_of[f"arxiv:{paper.arxiv}"] = paper.slug
+        if doi := _doi(paper.extra):
+            self.slug_of[identity_key(None, paper.title, doi)] = paper.slug
         self.slug_of[f"title:{normalize_title(paper.title)}"] = paper.slug
 
     def find(self, entry: Entry) -> str | None:
-        keys = [identity_key(entry.arxiv, entry.title)]
-        if entry.arxiv:  # the same paper may be known by title from a text digest
+        keys = [identity_key(entry.arxiv, entry.title, _doi(entry.extra))]
+        if not keys[0].startswith("title:"):  # it may be known by title from a text digest
             keys.append(identity_key(None, entry.title))
         for key in keys:
             if key in self.slug_of:
@@ -77,7 +79,7 @@ class PaperStore:
         listed: list[ManifestEntry] = []
         seen: dict[str, int] = {}
         for entry in entries:
-            key = identity_key(entry.arxiv, entry.title)
+            key = identity_key(entry.arxiv, entry.title, _doi(entry.extra))
             if key in seen:
                 report.problems.append(
                     IngestError(
@@ -146,22 +148,30 @@ class PaperStore:
         """Only what the paper lacked is filled in: title, body, topics and any other
         field a maintainer may have edited stay exactly as they are."""
         paper = self.papers[slug]
-        known_links = {kind for kind, _ in paper.links}
-        known_extra = {key for key, _ in paper.extra}
         merged = dataclasses.replace(
-            paper,
+            _filled(paper, entry),
             digests=paper.digests if digest_id in paper.digests else (*paper.digests, digest_id),
             date=min(paper.date, date),
-            authors=paper.authors or entry.authors,
-            arxiv=paper.arxiv or entry.arxiv,
-            links=paper.links + tuple(link for link in entry.links if link[0] not in known_links),
-            extra=paper.extra + tuple(item for item in entry.extra if item[0] not in known_extra),
         )
         if merged == paper:
             report.unchanged.append(slug)
             return
         self._save(merged)
         report.updated.append(slug)
+
+    def fill(self, slug: str, entry: Entry) -> bool:
+        """What another source says of a known paper, where the paper lacks it (its arXiv
+        id, authors, links, dates, categories); whether anything was filled in. Saved
+        with save()."""
+        paper = self.papers[slug]
+        filled = _filled(paper, entry)
+        if filled != paper:
+            self._save(filled)
+        return filled != paper
+
+    def save(self) -> None:
+        """Write every paper changed since the last save."""
+        self._flush()
 
     def _path_of(self, slug: str) -> str:
         # Text, not a Path: a Path for each of 10,000 new papers cost a sixth of a second.
@@ -187,6 +197,20 @@ class PaperStore:
         self._raw_abstracts.clear()
 
 
+def _filled(paper: Paper, entry: Entry) -> Paper:
+    """The paper with what it lacked taken from the entry: title, body, topics and any
+    field a maintainer may have edited stay exactly as they are."""
+    known_links = {kind for kind, _ in paper.links}
+    known_extra = {key for key, _ in paper.extra}
+    return dataclasses.replace(
+        paper,
+        authors=paper.authors or entry.authors,
+        arxiv=paper.arxiv or entry.arxiv,
+        links=paper.links + tuple(link for link in entry.links if link[0] not in known_links),
+        extra=paper.extra + tuple(item for item in entry.extra if item[0] not in known_extra),
+    )
+
+
 def _finish_and_write(item: tuple[Paper, tuple[str, bool] | None]) -> str:
     """Escape a new paper's abstract into its body, write its file; returns the body."""
     paper, raw = item
@@ -209,3 +233,9 @@ def _write_if_changed(path: Path | str, text: str) -> None:
     except FileNotFoundError:
         pass
     write_atomic(path, data)
+
+
+def _doi(extra: tuple[tuple[str, object], ...]) -> str | None:
+    """The DOI a digest gave a paper (a bioRxiv or medRxiv preprint is known by it)."""
+    doi = dict(extra).get("doi")
+    return str(doi) if doi else None

@@ -30,12 +30,24 @@ from labdigest.views import (
     ViewList,
     Views,
     details,
+    find_links,
     format_date,
     paper_links,
     person_key,
     plain_text,
     teaser,
 )
+
+# What each digest format is, as a digest's page names it.
+DIGEST_KINDS = {
+    "text": "a Hugging Face papers page",
+    "arxiv-email": "the arXiv e-mail",
+    "hf-json": "Hugging Face daily papers",
+    "arxiv-atom": "an arXiv API query",
+    "arxiv-rss": "an arXiv category feed",
+    "biorxiv": "a bioRxiv or medRxiv listing",
+    "html": "a saved web page",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +188,7 @@ def paper_view(maker: ViewMaker, inputs: ViewInputs) -> PaperView:
         authors=tuple(AuthorView(a, person_key(a) in members) for a in paper.authors),
         arxiv=paper.arxiv,
         links=paper_links(paper),
+        find_links=find_links(paper),
         topics=tuple(
             TopicTag(views[slug].slug, views[slug].name, views[slug].url) for slug in inputs.topics
         ),
@@ -219,6 +232,7 @@ def digest_view(site: Site, digest: Digest) -> DigestView:
         date_text=format_date(digest.date),
         url=site.digest_url(digest.id),
         source=digest.source,
+        kind=DIGEST_KINDS.get(digest.format, "a digest"),
         count=len(digest.papers),
         bib_url=site.url(folder + "papers.bib"),
         email_url=site.url(folder + "email.html"),
