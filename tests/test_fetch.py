@@ -96,7 +96,11 @@ def test_fetch_saves_a_dated_digest_and_ingests_it(
             "the arXiv API answered with an error: incorrect id format for 1234.12345",
             (),
         ),
-        ("/page", "expected HF daily-papers JSON, an arXiv API or category feed, got html", ()),
+        (
+            "/page",
+            "expected HF daily-papers JSON, an arXiv API or category feed, or the bioRxiv API's JSON; got html",
+            (),
+        ),
         (
             "/rss/cs.CV",
             "no papers in this feed (arXiv announces none on weekends and holidays)",
