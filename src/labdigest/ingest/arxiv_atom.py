@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from labdigest.errors import IngestError
-from labdigest.ingest.base import DateHint, Entry, ReadResult
+from labdigest.ingest.base import Entry, ReadResult, read_each
 from labdigest.ingest.tex import tex_entry, tex_to_unicode
 from labdigest.slugs import arxiv_base_id
 
@@ -25,7 +25,6 @@ def read(text: str, path: str) -> ReadResult:
     feed = feedparser.parse(text)
     if feed.bozo and not feed.entries:
         raise IngestError(f"not a readable Atom feed: {feed.bozo_exception}", path)
-    result = ReadResult()
     entries = list(feed.entries)
     if len(entries) == 1 and entries[0].get("title", "").strip() == "Error":
         raise IngestError(
@@ -33,18 +32,7 @@ def read(text: str, path: str) -> ReadResult:
         )
     if not entries:
         raise IngestError("the feed has no entries (the query matched nothing)", path)
-    dates: list[dt.date] = []
-    for index, raw in enumerate(entries, start=1):
-        try:
-            entry, updated = _entry(raw, index)
-        except ValueError as error:
-            result.problems.append(IngestError(f"entry {index}: skipped, {error}", path))
-            continue
-        result.entries.append(entry)
-        dates.append(updated)
-    if dates:
-        result.date = DateHint.from_date(max(dates))
-    return result
+    return read_each(entries, _entry, "entry", path, start=1)
 
 
 def _text(value: Any) -> str:

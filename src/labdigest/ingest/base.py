@@ -4,9 +4,13 @@ from, and the problems it found (reported, skipped, never silently dropped)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from labdigest.errors import IngestError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,34 @@ class ReadResult:
     problems: list[IngestError] = field(default_factory=list)  # skipped entries
     notes: list[str] = field(default_factory=list)  # assumptions worth telling the user
     date: DateHint | None = None
+
+
+def read_each(
+    items: Iterable[T],
+    read_one: Callable[[T, int], tuple[Entry, dt.date | None]],
+    what: str,
+    path: str,
+    *,
+    start: int = 0,
+) -> ReadResult:
+    """Each item of a feed or JSON list read into an entry (read_one(item, number) gives
+    it and its date); an item it cannot read is reported by its number and skipped. The
+    digest's date is the latest of its entries'."""
+    result = ReadResult()
+    dates: list[dt.date] = []
+    for number, item in enumerate(items, start=start):
+        try:
+            entry, date = read_one(item, number)
+        except (KeyError, TypeError, ValueError) as error:
+            why = f"missing {error.args[0]!r}" if isinstance(error, KeyError) else str(error)
+            result.problems.append(IngestError(f"{what} {number}: skipped, {why}", path))
+            continue
+        result.entries.append(entry)
+        if date:
+            dates.append(date)
+    if dates:
+        result.date = DateHint.from_date(max(dates))
+    return result
 
 
 def decode(data: bytes, path: str) -> str:

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from labdigest.errors import IngestError
-from labdigest.ingest.base import DateHint, Entry, ReadResult
+from labdigest.ingest.base import Entry, ReadResult, read_each
 
 SERVERS = {"biorxiv": "https://www.biorxiv.org", "medrxiv": "https://www.medrxiv.org"}
 
@@ -30,19 +30,7 @@ def read(text: str, path: str) -> ReadResult:
     status = _status(data)
     if not data["collection"]:
         raise IngestError(f"no papers in this response ({status or 'an empty collection'})", path)
-    result = ReadResult()
-    dates: list[dt.date] = []
-    for index, item in enumerate(data["collection"]):
-        try:
-            entry, date = _entry(item, index)
-        except (KeyError, TypeError, ValueError) as error:
-            result.problems.append(IngestError(f"preprint {index}: skipped, {error}", path))
-            continue
-        result.entries.append(entry)
-        dates.append(date)
-    if dates:
-        result.date = DateHint.from_date(max(dates))
-    return result
+    return read_each(data["collection"], _entry, "preprint", path)
 
 
 def _status(data: dict[str, Any]) -> str:

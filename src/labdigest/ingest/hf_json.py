@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from labdigest.errors import IngestError
-from labdigest.ingest.base import DateHint, Entry, ReadResult
+from labdigest.ingest.base import Entry, ReadResult, read_each
 from labdigest.ingest.tex import tex_entry
 from labdigest.slugs import arxiv_base_id
 
@@ -19,7 +19,6 @@ def looks_like(text: str) -> bool:
 
 
 def read(text: str, path: str) -> ReadResult:
-    result = ReadResult()
     try:
         items = json.loads(text)
     except json.JSONDecodeError as error:
@@ -28,25 +27,7 @@ def read(text: str, path: str) -> ReadResult:
         raise IngestError(f"the API answered with an error: {items['error']}", path)
     if not isinstance(items, list):
         raise IngestError("expected a JSON list of daily-papers items", path, 1)
-    dates: list[dt.date] = []
-    for index, item in enumerate(items):
-        try:
-            entry, published = _entry(item, index)
-        except (KeyError, TypeError, ValueError) as error:
-            result.problems.append(IngestError(f"item {index}: skipped, {_why(error)}", path))
-            continue
-        result.entries.append(entry)
-        if published:
-            dates.append(published)
-    if dates:
-        result.date = DateHint.from_date(max(dates))
-    return result
-
-
-def _why(error: Exception) -> str:
-    if isinstance(error, KeyError):
-        return f"missing {error.args[0]!r}"
-    return str(error)
+    return read_each(items, _entry, "item", path)
 
 
 def _entry(item: Any, index: int) -> tuple[Entry, dt.date | None]:
