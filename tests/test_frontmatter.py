@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from labdigest.content import paper_to_text, parse_paper
@@ -104,7 +104,7 @@ VALUE = st.one_of(st.text(max_size=20), TRICKY, WORDS)
 KEY = st.one_of(st.sampled_from(["title", "date", "yes", "null", "on", "a-b", "_x"]), TRICKY)
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.dictionaries(
         KEY,
