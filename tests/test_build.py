@@ -92,20 +92,29 @@ def test_every_page_is_html5_with_language_landmarks_and_one_h1(example_public: 
         assert len(soup.find_all("h1")) == 1, page
 
 
-def test_home_lists_the_latest_digest_in_order_and_topics_with_counts(
+def test_home_shows_the_latest_digest_by_topic_in_compact_cards(
     example_public: Path, example_digest_text: str
 ) -> None:
-    soup = BeautifulSoup((example_public / "index.html").read_text(encoding="utf-8"), "html.parser")
-    titles = [a.get_text() for a in soup.select(".paper-list .card-title a")]
-    assert len(titles) == 67
-    assert titles[0].startswith("Global Adaptation meets Local Generalization")
-    assert (
-        titles[-1]
-        == "Overcoming the Pitfalls of Vision-Language Model Finetuning for OOD Generalization"
-    )
+    """Each paper once, under its first topic (in site.toml's order, papers in no topic
+    last), a few shown and the rest folded; the page stays small."""
+    html = (example_public / "index.html").read_text(encoding="utf-8")
+    assert len(html.encode("utf-8")) < 60_000
+    page = BeautifulSoup(html, "html.parser")
+    groups = page.select(".topic-group")
+    names = [g.select_one("h2 a").get_text() for g in groups]
+    order = [a.select_one(".topic-name").get_text() for a in page.select(".topic-grid a")]
+    assert names[0] == "Depth estimation" and names == sorted(names, key=order.index)
+    titles = [a.get_text() for a in page.select(".topic-group .card-title a")]
+    assert len(titles) == len(set(titles)) == 67
+    depth = groups[0]
+    assert len(depth.select(":scope > ol .compact")) == 4
+    assert depth.select_one("details summary").get_text() == "8 more in Depth estimation"
+    assert depth.select_one("h2 .count").get_text() == "12"
+    assert page.select_one(".new-badge") is None  # a first digest: nothing to tell apart
+    assert "67" in page.select_one(".lede").get_text()
     topics = {
         a.select_one(".topic-name").get_text(): a.select_one(".count").get_text()
-        for a in soup.select(".topic-grid a")
+        for a in page.select(".topic-grid a")
     }
     assert topics["Depth estimation"] == "12 papers"
 

@@ -454,9 +454,9 @@ def test_a_large_digest_email_stays_under_100_kb(tmp_path: Path) -> None:
     shown = text.count("<h2 ")
     assert 60 < shown < 150 and f"And {150 - shown} more papers on the site." in text
     home = soup_of(public / "index.html")
-    assert len(home.select(".paper-list .card")) == 100  # the rest are on the digest's page
+    assert len(home.select(".compact")) == 24  # the rest are on the digest's page
     assert home.select_one(".more-link a")["href"] == "/digests/big/"
-    assert home.select_one(".more-link a").get_text() == "See all 150 papers of this digest"
+    assert home.select_one(".more-link a").get_text() == "126 more in the digest"
 
 
 # ---- lab view, notes, what's new ------------------------------------------------------
@@ -494,7 +494,7 @@ def test_notes_render_as_lab_notes_inside_the_searchable_body(site: Path) -> Non
     assert notes.find("em").get_text() == "try" and notes.find("script") is None
 
 
-def test_home_marks_new_papers_and_those_seen_before(site: Path) -> None:
+def test_home_marks_new_only_the_papers_no_earlier_digest_had(site: Path) -> None:
     second = site / "content/digests/hf-2026-03-12.txt"
     second.write_text(
         "Mar 12\n\nA Brand New Paper\n\nIts abstract.\n\n"
@@ -504,14 +504,18 @@ def test_home_marks_new_papers_and_those_seen_before(site: Path) -> None:
     ingest([second], site / "content", today=dt.date(2026, 11, 28))
     public = build_site(site, search=False)
     home = soup_of(public / "index.html")
-    items = home.select(".paper-list > li")
-    assert [" ".join(li.select_one(".card-title").get_text().split()) for li in items] == [
-        "A Brand New Paper",
+    items = {
+        " ".join(li.select_one(".card-title a").get_text().split()): li
+        for li in home.select(".compact")
+    }
+    assert list(items) == [
         "DepthMaster: Taming Diffusion Models for Monocular Depth Estimation",
-    ]
-    assert items[0].select_one(".new-badge") is not None and items[0].select_one(".seen") is None
-    assert items[1].select_one(".new-badge") is None
-    assert items[1].select_one(".seen a")["href"] == "/digests/hf-papers-mar-11/"
+        "A Brand New Paper",
+    ]  # by topic: depth estimation first, the paper in no topic last
+    assert items["A Brand New Paper"].select_one(".new-badge") is not None
+    depthmaster = items["DepthMaster: Taming Diffusion Models for Monocular Depth Estimation"]
+    assert depthmaster.select_one(".new-badge") is None  # seen in the digest before
+    assert "1 new" in home.select_one(".lede").get_text()
 
 
 # ---- data export and reading comfort ----------------------------------------------------
@@ -637,3 +641,20 @@ def test_pages_fit_a_320_px_phone_without_sideways_scrolling(
             "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
         )
         assert width[0] <= width[1], (path, width)
+
+
+def test_a_digest_of_hundreds_of_papers_keeps_the_home_page_small(tmp_path: Path) -> None:
+    site = copy_site(tmp_path / "site", content=False)
+    digest = site / "content/digests/big-2026-03-12.txt"
+    entries = [
+        f"Depth Estimation Study Number {n}\n\nWe study monocular depth estimation, case {n}, "
+        "with a long abstract that goes on for a while to weigh like a real one does. " * 3
+        for n in range(600)
+    ]
+    digest.write_text("Mar 12\n\n" + "\n\n".join(entries) + "\n", encoding="utf-8")
+    ingest([digest], site / "content", today=dt.date(2026, 11, 28))
+    public = build_site(site, search=False)
+    home = (public / "index.html").read_bytes()
+    assert len(home) < 100_000
+    page = soup_of(public / "index.html")
+    assert page.select_one(".topic-group .more-link a").get_text() == "576 more in the digest"

@@ -488,7 +488,7 @@ def test_rebuilds_from_the_cache_and_kept_pages_equal_clean_builds(
     assert rendered["abstract"] < 15 and rendered["abstract again"] < 15
     # A title shows in lists too (related papers, topics, digest); a card template in all.
     assert rendered["abstract again"] < rendered["title"] < rendered["card template"]
-    assert rendered["card template"] > 67 + 12
+    assert rendered["card template"] >= 67 + 12  # every paper page, every list
     assert rendered["new paper"] < 45, rendered
 
 

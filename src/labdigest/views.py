@@ -116,6 +116,7 @@ class PaperView:
     abstract_html: Markup
     abstract_text: str
     teaser: str
+    blurb: str  # a line of the abstract, for compact lists
     details: tuple[Detail, ...]
     withdrawn: str | None
     notes_html: Markup | None
@@ -238,6 +239,17 @@ class DigestView:
     bib_url: str
     email_url: str
     text_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class HomeGroup:
+    """The latest digest's papers whose first topic is this one: a few shown, the rest
+    folded, and how many more only the digest's page lists."""
+
+    topic: TopicView
+    shown: ViewList
+    folded: ViewList
+    elsewhere: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,8 @@ from labdigest.views import (
     teaser,
 )
 
+BLURB_LENGTH = 140  # a line of a compact card
+
 # What each digest format is, as a digest's page names it.
 DIGEST_KINDS = {
     "text": "a Hugging Face papers page",
@@ -201,6 +203,7 @@ def paper_view(maker: ViewMaker, inputs: ViewInputs) -> PaperView:
         abstract_html=Markup(abstract_html),  # markdown-it output, raw HTML off
         abstract_text=abstract_text,
         teaser=teaser(abstract_text),
+        blurb=teaser(abstract_text, BLURB_LENGTH),
         details=details(paper),
         withdrawn=str(dict(paper.extra).get("withdrawn") or "") or None,
         notes_html=Markup(markup.render(paper.notes)) if paper.notes else None,

@@ -11,9 +11,13 @@ from labdigest.models import KeptFile, OutputFile
 from labdigest.render.context import Context
 from labdigest.render.environment import Renderer
 from labdigest.render.papers import Reuse
-from labdigest.views import Pager, PaperView, ViewList, list_page, person_key
+from labdigest.views import HomeGroup, Pager, PaperView, ViewList, list_page, person_key
 
-HOME_PAPERS = 100  # the home page shows this many of the latest digest
+# The home page shows the latest digest by topic: a few papers of each, more folded, and
+# at most GROUP_MOST of a topic (the digest's page lists them all): a digest of
+# hundreds of papers must not make a home page of megabytes.
+GROUP_SHOWN = 4
+GROUP_MOST = 24
 File = OutputFile | KeptFile
 
 
@@ -80,20 +84,20 @@ class Lists:
         context = self.context
         latest = context.digests[0] if context.digests else None
         latest_papers = context.digest_papers[latest.id] if latest else context.papers.listed(())
-        seen_before = {
-            slug: context.first_seen[slug]
+        # "New" tells something only on a site with earlier digests.
+        new = [
+            slug
             for slug in latest_papers.slugs
-            if context.first_seen[slug].id != latest.id  # type: ignore[union-attr]
-        }
+            if len(context.digests) > 1 and context.first_seen[slug] is latest
+        ]
         yield self.keyed_page(
             "index.html",
             "home.html",
             latest=latest,
-            latest_papers=latest_papers[:HOME_PAPERS],
-            seen_before=seen_before,
+            groups=home_groups(context, latest_papers),
+            new=new,
             topics=list(context.topic_views.values()),
             paper_count=len(context.papers),
-            home_papers=HOME_PAPERS,
             digest_count=len(context.digests),
         )
         lab_papers = context.papers.listed(context.lab_papers)
@@ -112,6 +116,28 @@ class Lists:
             search_index=search_index,
             wasm=f"pagefind/wasm.{language}.pagefind",
         )
+
+
+def home_groups(context: Context, papers: ViewList) -> list[HomeGroup]:
+    """The latest digest by topic, in the order of site.toml (papers in no topic last):
+    each paper under its first topic, in the digest's order."""
+    by_topic: dict[str, list[str]] = {}
+    for slug in papers.slugs:
+        by_topic.setdefault(context.topics.of_paper[slug][0], []).append(slug)
+    groups = []
+    for slug, view in context.topic_views.items():
+        members = by_topic.get(slug, [])
+        if members:
+            shown, folded = members[:GROUP_SHOWN], members[GROUP_SHOWN:GROUP_MOST]
+            groups.append(
+                HomeGroup(
+                    view,
+                    papers.views.listed(shown),
+                    papers.views.listed(folded),
+                    len(members) - len(shown) - len(folded),
+                )
+            )
+    return groups
 
 
 def list_folders(folder: str, papers: int, per_page: int) -> list[str]:
