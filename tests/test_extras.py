@@ -658,3 +658,39 @@ def test_a_digest_of_hundreds_of_papers_keeps_the_home_page_small(tmp_path: Path
     assert len(home) < 100_000
     page = soup_of(public / "index.html")
     assert page.select_one(".topic-group .more-link a").get_text() == "576 more in the digest"
+
+
+@pytest.mark.browser
+def test_bibtex_scrolls_sideways_on_a_phone_and_its_lines_stay_whole(
+    browser: Any, example_public: Path
+) -> None:
+    """At 375 px the BibTeX block keeps each line whole (a URL is not broken) and scrolls
+    sideways inside itself; the copy button and the download link sit on one row."""
+    from labdigest.serve import serve_in_background
+
+    server, url = serve_in_background(example_public, "/")
+    context = browser.new_context(viewport={"width": 375, "height": 667})
+    try:
+        page = context.new_page()
+        page.goto(url + "papers/foundpose-unseen-object-pose-estimation-with-foundation-features/")
+        shape = page.evaluate(
+            """() => {
+                const pre = document.getElementById('bibtex');
+                const link = document.querySelector('.cite-actions a');
+                const line = parseFloat(getComputedStyle(link).lineHeight) || 24;
+                return {
+                    whiteSpace: getComputedStyle(pre).whiteSpace,
+                    scrolls: pre.scrollWidth > pre.clientWidth,
+                    lines: pre.textContent.trim().split('\\n').length,
+                    height: pre.clientHeight,
+                    linkLines: link.getBoundingClientRect().height / line,
+                    page: document.documentElement.scrollWidth,
+                };
+            }"""
+        )
+    finally:
+        context.close()
+        server.shutdown()
+    assert shape["whiteSpace"] == "pre" and shape["scrolls"]
+    assert shape["linkLines"] < 1.5  # "Download .bib" is not wrapped
+    assert shape["page"] <= 375  # the page itself does not scroll sideways
