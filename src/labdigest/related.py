@@ -44,10 +44,7 @@ def meanwhile(
     known = cache.load("related-links", k) if cache else None
     if isinstance(known, tuple) and len(known) == 2 and known[0] == texts:
         return lambda: dict(known[1])
-    # The same papers with a text edited: a few rows are ranked again, here (a worker
-    # would take longer to start). New papers: all are ranked, on a worker meanwhile.
-    edited = isinstance(known, tuple) and len(known) == 2 and known[0][0] == texts[0]
-    if pool is None or edited:
+    if pool is None:
         return functools.cache(lambda: rank(ordered, texts, k, cache))
     return pool.later(len(ordered), rank, ordered, texts, k, cache)
 
