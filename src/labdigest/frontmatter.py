@@ -72,7 +72,7 @@ def parse(text: str, path: Path) -> Document:
     )
     if end is None:
         raise ContentError("front matter is not closed by a '---' line", path, 1)
-    yaml_text = "\n".join(lines[1:end])
+    yaml_text = "\n".join(lines[1:end]) + "\n"  # (its last line ends as in the file)
     fields, key_lines = _parse_yaml(yaml_text, path, first_line=2)
     body_lines = lines[end + 1 :]
     skipped = 0
