@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from labdigest import fingerprint
 from labdigest.errors import TemplateError
-from labdigest.models import OutputFile, SiteConfig
+from labdigest.models import SiteConfig
 from labdigest.urls import Site
 from labdigest.views import PLAIN_VIEWS, DigestView, PaperView, ViewList
 
@@ -51,9 +51,6 @@ class Renderer:
         )
         self.env.globals.update(site=self.site, config=config, card=self.card, cards=self.cards)
         self._cards: dict[CardKey, Markup] = {}
-
-    def page(self, out_path: str, template_name: str, **context: Any) -> OutputFile:
-        return OutputFile(out_path, self.render_page(out_path, template_name, context))
 
     def render_page(self, out_path: str, template_name: str, context: dict[str, Any]) -> bytes:
         return self.render_template(template_name, page_context(self, out_path, context)).encode()
