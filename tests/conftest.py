@@ -3,6 +3,7 @@ in temporary folders, built with the real pipeline."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,23 @@ def tree_bytes(folder: Path) -> dict[str, bytes]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+# Pagefind writes its filter and metadata files differently on each run (its issue #638),
+# and so the entry file that names them, in each shard (pagefind/1/, …): everything else
+# must be byte-identical.
+PAGEFIND_UNSTABLE = re.compile(
+    r"pagefind/[0-9]+/(filter/.*|pagefind\.[^/]*\.pf_meta|pagefind-entry\.json)"
+)
+
+
+def pagefind_nondeterministic(path: str) -> bool:
+    return PAGEFIND_UNSTABLE.fullmatch(path) is not None
+
+
+def stable(files: dict[str, bytes]) -> dict[str, bytes]:
+    """A site's files but those Pagefind writes differently on each run."""
+    return {path: data for path, data in files.items() if not pagefind_nondeterministic(path)}
 
 
 DEPTHMASTER_TITLE = "DepthMaster: Taming Diffusion Models for Monocular Depth Estimation"

@@ -138,7 +138,7 @@ def test_paper_page_shows_the_abstract_literally_with_links_and_navigation(
     assert soup.select_one(".abstract a")["href"] == "https://indu1ge.github.io/DepthMaster_page"
     assert " ".join(soup.select_one("a[rel=prev]").get_text().split()).startswith("← FoundPose")
     assert " ".join(soup.select_one("a[rel=next]").get_text().split()).startswith("MiVOLO")
-    assert [a.get_text() for a in soup.select("a[data-pagefind-filter=topic]")] == [
+    assert [a.get_text() for a in soup.select(".facts a.tag")] == [
         "Depth estimation",
         "Diffusion models",
     ]

@@ -16,7 +16,7 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from conftest import REPO, tree_bytes
+from conftest import REPO, stable, tree_bytes
 from labdigest.build import BuildOptions, build
 from labdigest.cli import main
 from labdigest.content import paper_to_text, parse_paper
@@ -24,7 +24,6 @@ from labdigest.content import paper_to_text, parse_paper
 FIXTURE = Path(__file__).parent / "data" / "site"
 # What Pagefind writes differently on each run (its filter and metadata files, and the
 # entry file naming them).
-UNSTABLE = ("pagefind/filter/", "pagefind/pagefind.", "pagefind/pagefind-entry.json")
 
 FRONT_MATTER_EDITS = {
     "links": lambda p: dataclasses.replace(p, links=(*p.links, ("code", "https://example.org/c"))),
@@ -161,7 +160,7 @@ class Maintainer(RuleBasedStateMachine):
             else:
                 shutil.copy(source, clean / name)
         build(BuildOptions(config_path=clean / "site.toml", **options))  # type: ignore[arg-type]
-        rebuilt, fresh = stable(self.site / "public"), stable(clean / "public")
+        rebuilt, fresh = stable_tree(self.site / "public"), stable_tree(clean / "public")
         shutil.rmtree(clean)
         assert rebuilt.keys() == fresh.keys()
         assert [path for path in fresh if rebuilt[path] != fresh[path]] == []
@@ -170,8 +169,8 @@ class Maintainer(RuleBasedStateMachine):
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-def stable(folder: Path) -> dict[str, bytes]:
-    return {p: data for p, data in tree_bytes(folder).items() if not p.startswith(UNSTABLE)}
+def stable_tree(folder: Path) -> dict[str, bytes]:
+    return stable(tree_bytes(folder))
 
 
 class LargeMaintainer(Maintainer):

@@ -482,14 +482,14 @@ def test_lab_members_are_highlighted_and_listed(site: Path) -> None:
     assert [s.get_text() for s in email.find_all("strong")] == ["jose MARTINEZ"]
 
 
-def test_notes_render_as_lab_notes_inside_the_searchable_body(site: Path) -> None:
+def test_notes_render_as_lab_notes_on_the_paper_page(site: Path) -> None:
     paper = site / "content/papers" / f"{DEPTHMASTER}.md"
     add_front_matter(
         paper, "notes: |\n  We should *try* the Fourier module on our rig. <script>x()</script>\n"
     )
     public = build_site(site, search=False)
     soup = soup_of(public / "papers" / DEPTHMASTER / "index.html")
-    notes = soup.select_one("main[data-pagefind-body] .notes")
+    notes = soup.select_one("main .notes")
     assert notes.h2.get_text() == "Lab notes"
     assert notes.find("em").get_text() == "try" and notes.find("script") is None
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE, REPO, build_site, copy_site, tree_bytes
+from conftest import EXAMPLE, REPO, build_site, copy_site, stable, tree_bytes
 from labdigest.content import paper_to_text, parse_paper
 
 WITHOUT_POSIX = """
@@ -30,15 +30,6 @@ sys.modules["fcntl"] = None  # import fcntl: ImportError, as on Windows
 multiprocessing.set_start_method("spawn", force=True)
 multiprocessing.get_all_start_methods = lambda: ["spawn"]
 """
-
-# What Pagefind writes differently on each run (its filter and metadata files, and the
-# entry file naming them): the rest must be the same bytes.
-UNSTABLE = ("pagefind/filter/", "pagefind/pagefind.", "pagefind/pagefind-entry.json")
-
-
-def stable(files: dict[str, bytes]) -> dict[str, bytes]:
-    return {path: data for path, data in files.items() if not path.startswith(UNSTABLE)}
-
 
 @pytest.fixture(scope="module")
 def portable_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:

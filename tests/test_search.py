@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import json
 import multiprocessing
 import re
 import socket
@@ -38,9 +39,10 @@ WARM_RESULT_TIMES: list[int] = []  # a second search by a reader already on the 
 
 
 def test_index_counts_exactly_the_paper_pages(example_public: Path) -> None:
-    assert indexed_pages(example_public / "pagefind") == 67
+    assert indexed_pages(example_public / "pagefind/1") == 67
     assert len(list((example_public / "papers").glob("*/index.html"))) == 67
-    assert (example_public / "pagefind" / "pagefind.js").is_file()
+    assert (example_public / "pagefind/1/pagefind.js").is_file()
+    assert [p.name for p in (example_public / "pagefind").iterdir()] == ["1"]
 
 
 def test_no_search_skips_the_index(site: Path, tmp_path: Path) -> None:
@@ -53,7 +55,7 @@ def test_a_build_without_search_throws_the_last_index_away(site: Path) -> None:
     """After a build with search, a build without it must neither serve nor keep the
     last index."""
     build_site(site)
-    assert (site / "public/pagefind/pagefind-entry.json").is_file()
+    assert (site / "public/pagefind/1/pagefind-entry.json").is_file()
     paper = next((site / "content/papers").glob("*.md"))
     paper.write_text(paper.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
     build_site(site, search=False)
@@ -73,29 +75,41 @@ def test_a_rebuild_with_search_indexes_the_new_text_and_not_the_old(site: Path) 
     gone = papers / "foundpose-unseen-object-pose-estimation-with-foundation-features.md"
     gone.unlink()
     public = build_site(site)
-    assert indexed_pages(public / "pagefind") == 66
-    texts = [gzip.decompress(p.read_bytes()) for p in (public / "pagefind/fragment").iterdir()]
+    assert indexed_pages(public / "pagefind/1") == 66
+    texts = [gzip.decompress(p.read_bytes()) for p in (public / "pagefind/1/fragment").iterdir()]
     assert len(texts) == 66
     assert sum(b"Quokkaword" in text for text in texts) == 1
     assert not any(b"FoundPose" in text for text in texts)
-    assert len(list((public / "pagefind").glob("pagefind.*.pf_meta"))) == 1
+    assert len(list((public / "pagefind/1").glob("pagefind.*.pf_meta"))) == 1
 
 
-def test_only_paper_pages_carry_the_search_body(example_public: Path) -> None:
-    marked = [
-        p.relative_to(example_public).as_posix()
-        for p in example_public.rglob("*.html")
-        if "data-pagefind-body" in p.read_text(encoding="utf-8")
+def test_the_index_holds_each_papers_own_text_not_its_pages_related_papers(
+    example_public: Path,
+) -> None:
+    """Pagefind indexes each paper's search record, not its page: a paper's fragment
+    holds its title and abstract, its topics as filters, and not the titles of the
+    related papers its page lists (a search for them would find it too)."""
+    texts = [
+        json.loads(gzip.decompress(p.read_bytes())[len(b"pagefind_dcd"):])
+        for p in (example_public / "pagefind/1/fragment").iterdir()
     ]
-    assert len(marked) == 67 and all(m.startswith("papers/") for m in marked)
+    fragment = next(t for t in texts if t["meta"]["title"] == DEPTHMASTER_TITLE)
+    assert fragment["url"] == "/papers/depthmaster-taming-diffusion-models-for-monocular-depth-estimation/"
+    assert "monocular depth" in fragment["content"].lower()
+    assert "Depth estimation" in fragment["filters"]["topic"]
+    assert fragment["filters"]["year"] == [fragment["meta"]["date"][-4:]]
+    page = (example_public / fragment["url"].strip("/") / "index.html").read_text("utf-8")
+    related = re.findall(r'<h3 class="card-title"><a [^>]*>([^<]+)</a>', page)
+    assert related and not any(title in fragment["content"] for title in related)
+    assert not [p for p in example_public.rglob("*.html") if "data-pagefind" in p.read_text("utf-8")]
 
 
 def test_the_server_lets_browsers_unpack_pagefinds_chunks(example_public: Path) -> None:
     """Pagefind's chunks are gzip files that its JavaScript unpacks unless the server sends
     them as Content-Encoding: gzip; labdigest serve does, to clients that accept gzip."""
     server, url = serve_in_background(example_public, "/")
-    fragment = min((example_public / "pagefind" / "fragment").iterdir()).name
-    chunk = f"{url}pagefind/fragment/{fragment}"
+    fragment = min((example_public / "pagefind/1/fragment").iterdir()).name
+    chunk = f"{url}pagefind/1/fragment/{fragment}"
     try:
         encoded = fetch(chunk, "gzip, deflate, br")
         assert encoded.headers["Content-Encoding"] == "gzip"
@@ -104,7 +118,7 @@ def test_the_server_lets_browsers_unpack_pagefinds_chunks(example_public: Path) 
         assert plain.headers["Content-Encoding"] is None
         assert plain.body == encoded.body  # the file's own bytes, either way
         assert fetch(chunk, "gzip;q=0, *").headers["Content-Encoding"] is None
-        script = fetch(f"{url}pagefind/pagefind.js", "gzip")
+        script = fetch(f"{url}pagefind/1/pagefind.js", "gzip")
         assert script.headers["Content-Encoding"] is None and b"pagefind_version" in script.body
     finally:
         server.shutdown()
@@ -126,7 +140,7 @@ def test_the_server_sends_each_chunk_without_waiting_for_an_ack(
     monkeypatch.setattr(SiteHandler, "setup", recording_setup)
     server, url = serve_in_background(example_public, "/")
     try:
-        assert fetch(f"{url}pagefind/pagefind-entry.json", "gzip").body.startswith(b"{")
+        assert fetch(f"{url}pagefind/1/pagefind-entry.json", "gzip").body.startswith(b"{")
     finally:
         server.shutdown()
     assert options and all(options)
@@ -365,7 +379,7 @@ def test_typing_before_pagefind_has_loaded_shows_results_once_it_has(
     def hold(route: Any) -> None:
         held.append(route)
 
-    page.route("**/pagefind/pagefind.js", hold)
+    page.route("**/pagefind/1/pagefind.js", hold)
     page.goto(f"{root_url}search/", wait_until="domcontentloaded")
     page.fill("#search-input", "DepthMaster")
     page.wait_for_timeout(400)  # the typing delay is over; Pagefind is still held back

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def _site(
         with timed_stage(
             report, "render", progress, lambda: f"{report.pages} files, {report.kept} unchanged"
         ):
-            files = render_site(
+            rendered = render_site(
                 config,
                 (options.root / "templates").absolute(),
                 library,
@@ -98,6 +99,7 @@ def _site(
                 site.pool,
                 search_index=indexing,
             )
+            files = rendered.files
             report.pages = len(files)
             report.kept = sum(isinstance(file, KeptFile) for file in files)
 
@@ -109,9 +111,10 @@ def _site(
 
         if indexing:
             with timed_stage(
-                report, "search", progress, lambda: f"{report.indexed} papers indexed"
+                report, "search", progress, lambda: f"{report.indexed} papers, {made} indexed"
             ):
-                report.indexed = _index(stage, config.language, report.papers)
+                made = _index(stage, rendered.search_records, config.language)
+                report.indexed = len(rendered.search_records)
 
 
 def _settings(options: BuildOptions) -> SiteConfig:
@@ -135,15 +138,28 @@ def _write(stage: Stage, files: list[SiteFile], progress: Progress) -> None:
             stage.added(file.path, file.entry)
 
 
-def _index(stage: Stage, language: str, papers: int) -> int:
-    """The search index of the new site, made in the stage by Pagefind, which reads the
-    paper pages there: the unchanged ones are linked in beside the new."""
-    stage.link_kept(search.is_indexed_page)
-    pages = search.index(stage.path, language)
-    if pages != papers:
-        raise LabdigestError(f"Pagefind indexed {pages} pages, expected {papers} papers")
-    stage.manifest.folders.append(search.FOLDER)
-    return pages
+def _index(stage: Stage, records: list[tuple[str, str]], language: str) -> int:
+    """The search index of the new site, in shards: a shard whose key is unchanged is
+    kept, the others are made by Pagefind into the stage (a few at a time: each holds
+    its pages in memory). The papers indexed anew."""
+    todo = []
+    for shard in search.shards(records, language):
+        if stage.holds_folder(shard.folder, shard.key):
+            stage.keep_folder(shard.folder)
+        else:
+            todo.append((shard, stage.add_folder(shard.folder, shard.key)))
+
+    def make(number: int) -> None:
+        shard, bundle = todo[number]
+        pages = search.index_shard(shard, stage.path / f".records-{number}", bundle, language)
+        if pages != len(shard.records):
+            raise LabdigestError(
+                f"Pagefind indexed {pages} pages in {shard.folder}, expected {len(shard.records)}"
+            )
+
+    with ThreadPoolExecutor(max_workers=search.AT_ONCE) as threads:
+        list(threads.map(make, range(len(todo))))
+    return sum(len(shard.records) for shard, _ in todo)
 
 
 def _count(links: dict[str, tuple[str, ...]]) -> int:

@@ -1,25 +1,106 @@
-"""Pagefind, alone behind this module: index the paper pages of a built site with its
-command-line program, and read how many pages its index holds from its entry file (the
-one file Pagefind documents for that)."""
+"""Pagefind, alone behind this module. The papers are indexed as a few Pagefind bundles
+(shards), which the search page searches together through Pagefind's `mergeIndex`. A
+shard is indexed again only when what it indexes changed, so a rebuild re-indexes only
+the shards a change touched: a new digest only the newest.
+
+What Pagefind indexes of a paper is its search record (templates/search-record.html),
+rendered with its view: a small page holding the paper's indexed text, filters and sort
+keys, not the paper's page with its related papers and citation. The shards are made by
+Pagefind's command-line program; only `page_count` is read from its entry file."""
 
 from __future__ import annotations
 
-import fnmatch
+import hashlib
+import importlib.metadata
 import json
+import shutil
 import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from labdigest.errors import SearchError
 
-# Only paper pages carry data-pagefind-body; the glob also spares Pagefind from parsing
-# every topic and digest page just to skip it.
-PAPER_GLOB = "papers/*/index.html"
-FOLDER = "pagefind"  # the index, in the site's root
+FOLDER = "pagefind"  # the shards, in the site's root: pagefind/1/, pagefind/2/, …
+# The shard policy (docs/design.md): in the order papers were first seen, full shards of
+# SETTLED papers, then full shards of RECENT papers, then the newest papers. A new digest
+# re-indexes the newest shard alone; every RECENT-th paper closes a recent shard, and once
+# SETTLED / RECENT recent shards are full they are indexed again as one settled shard.
+# Pagefind holds about 130 KB per page while it indexes: a settled shard stays far below
+# the memory target of a build.
+SETTLED = 3000
+RECENT = 500
+AT_ONCE = 2  # shards indexed side by side (each its own Pagefind process)
 
 
-def is_indexed_page(path: str) -> bool:
-    """Whether Pagefind reads this file of the site (a path in it)."""
-    return fnmatch.fnmatchcase(path, PAPER_GLOB) and path.count("/") == 2
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """One Pagefind bundle: its folder in the site, its papers (slug, search record) and
+    the key of all that it indexes."""
+
+    folder: str
+    records: tuple[tuple[str, str], ...]
+    key: str
+
+
+def shard_sizes(count: int) -> list[int]:
+    """How many papers each shard holds, oldest first, for a site of `count` papers."""
+    settled, rest = divmod(count, SETTLED)
+    recent, newest = divmod(rest, RECENT)
+    return [SETTLED] * settled + [RECENT] * recent + ([newest] if newest else [])
+
+
+def bundle_folders(count: int) -> list[str]:
+    """The folders of the shards of a site of `count` papers (the first is the one the
+    search page loads Pagefind from)."""
+    return [f"{FOLDER}/{number}" for number in range(1, len(shard_sizes(count)) + 1)]
+
+
+def shards(records: Sequence[tuple[str, str]], language: str) -> list[Shard]:
+    """The shards of these papers' search records, given in the order they were first seen."""
+    made, start = [], 0
+    version = pagefind_version()
+    for folder, size in zip(bundle_folders(len(records)), shard_sizes(len(records)), strict=True):
+        part = tuple(records[start : start + size])
+        start += size
+        digest = hashlib.sha1(f"{version}\0{language}".encode())
+        for slug, record in part:
+            digest.update(f"\0{slug}\0{record}".encode())
+        made.append(Shard(folder, part, digest.hexdigest()))
+    return made
+
+
+def index_shard(shard: Shard, work: Path, bundle: Path, language: str) -> int:
+    """Write the shard's bundle into `bundle` (made from its records, written under
+    `work` and removed again); the pages it indexed."""
+    for slug, record in shard.records:
+        page = work / "papers" / slug / "index.html"
+        page.parent.mkdir(parents=True)
+        page.write_text(record, encoding="utf-8")
+    try:
+        _run(
+            "--site",
+            str(work),
+            "--output-path",
+            str(bundle),
+            "--force-language",
+            language.split("-")[0].lower(),
+            "--quiet",
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return indexed_pages(bundle)
+
+
+def _run(*arguments: str) -> str:
+    command = [str(pagefind_executable()), *arguments]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise SearchError(
+            "Pagefind failed: " + (detail[-1] if detail else f"exit status {result.returncode}")
+        )
+    return result.stdout
 
 
 def pagefind_executable() -> Path:
@@ -35,27 +116,23 @@ def pagefind_executable() -> Path:
         raise SearchError(f"the Pagefind binary is missing: {error}") from None
 
 
-def index(site_dir: Path, language: str) -> int:
-    """Write site_dir/pagefind/ for the paper pages under site_dir; the pages indexed."""
-    command = [
-        str(pagefind_executable()),
-        "--site",
-        str(site_dir),
-        "--glob",
-        PAPER_GLOB,
-        "--force-language",
-        language.split("-")[0].lower(),
-        "--quiet",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        raise SearchError(
-            "Pagefind failed: " + (detail[-1] if detail else f"exit status {result.returncode}")
-        )
-    return indexed_pages(site_dir / FOLDER)
+def pagefind_version() -> str:
+    """The installed Pagefind's version: a shard made by another is made again."""
+    try:
+        return importlib.metadata.version("pagefind_bin")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def indexed_pages(bundle: Path) -> int:
     entry = json.loads((bundle / "pagefind-entry.json").read_bytes())
     return sum(int(language["page_count"]) for language in entry["languages"].values())
+
+
+def records_in_order(
+    records: dict[str, str], first_seen: dict[str, tuple[str, str]]
+) -> Iterator[tuple[str, str]]:
+    """The papers' records in the order the papers were first seen: by their first
+    digest's date and id, then slug; papers in no digest first."""
+    for slug in sorted(records, key=lambda s: (first_seen.get(s, ("", "")), s)):
+        yield slug, records[slug]

@@ -1,6 +1,6 @@
 """What a build left in the output folder, recorded beside it (.public.manifest.json):
-every file with its Entry, and the folders it owns whole (the search index). The next
-build keeps a file whose key is unchanged and which is still as recorded, and deletes
+every file with its Entry, and the folders it owns whole (the search index's shards)
+with their keys. The next build keeps a file or folder whose key is unchanged and which is still as recorded, and deletes
 what it no longer makes. A manifest that is missing or unreadable only means that
 nothing is kept: every file is made again."""
 
@@ -12,19 +12,20 @@ from pathlib import Path
 
 from labdigest.output.files import Entry, write_atomic
 
-VERSION = 1
+VERSION = 2
 
 
 @dataclass(slots=True)
 class Manifest:
     files: dict[str, Entry] = field(default_factory=dict)
-    folders: list[str] = field(default_factory=list)  # replaced whole, not file by file
+    # folder → its key: made whole by one tool (a Pagefind bundle), replaced whole
+    folders: dict[str, str] = field(default_factory=dict)
 
     def save(self, out: Path) -> None:
         data = {
             "version": VERSION,
             "files": {path: list(entry) for path, entry in sorted(self.files.items())},
-            "folders": sorted(self.folders),
+            "folders": dict(sorted(self.folders.items())),
         }
         write_atomic(path_of(out), json.dumps(data, separators=(",", ":")).encode("utf-8"))
 
@@ -35,7 +36,8 @@ class Manifest:
             if data["version"] != VERSION:
                 return cls()
             files = {path: Entry(*entry) for path, entry in data["files"].items()}
-            return cls(files, list(data["folders"]))
+            folders = {str(path): str(key) for path, key in data["folders"].items()}
+            return cls(files, folders)
         except (OSError, ValueError, KeyError, TypeError):
             return cls()
 

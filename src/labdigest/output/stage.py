@@ -32,6 +32,7 @@ class Stage:
     live: Manifest  # what the live site holds, as the last build recorded it
     manifest: Manifest = field(default_factory=Manifest)
     written: set[str] = field(default_factory=set)  # files of the stage, to move into place
+    written_folders: set[str] = field(default_factory=set)  # folders of the stage, likewise
 
     def holds(self, path: str, key: str) -> bool:
         """Whether the live site holds `path` as made from `key`, untouched since."""
@@ -64,18 +65,20 @@ class Stage:
         self.manifest.files[self._claim(path)] = live._replace(key=key)
         return True
 
-    def link_kept(self, wanted: Callable[[str], bool]) -> None:
-        """Put the kept files that `wanted` picks into the stage too, for a tool that
-        reads the whole site there (Pagefind): hard links where the file system has
-        them, else copies."""
-        for path in sorted(self.manifest.files.keys() - self.written):
-            if wanted(path):
-                source, target = self.out / path, self.path / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    os.link(source, target)
-                except OSError:
-                    shutil.copy2(source, target)
+    def holds_folder(self, folder: str, key: str) -> bool:
+        """Whether the live site holds this folder as made from `key` (see add_folder)."""
+        return self.live.folders.get(folder) == key and (self.out / folder).is_dir()
+
+    def keep_folder(self, folder: str) -> None:
+        self.manifest.folders[safe_relative(folder)] = self.live.folders[folder]
+
+    def add_folder(self, folder: str, key: str) -> Path:
+        """A folder of the new site that one tool makes whole (a search bundle) in the
+        stage, at the path returned: it replaces the live one whole."""
+        folder = safe_relative(folder)
+        self.manifest.folders[folder] = key
+        self.written_folders.add(folder)
+        return self.path / folder
 
     def _claim(self, path: str) -> str:
         relative = safe_relative(path)
@@ -114,7 +117,7 @@ def _apply(stage: Stage) -> None:
         return
     if not out.is_dir() or out.is_symlink():
         raise LabdigestError(f"{out} exists and is not a folder; refusing to replace it")
-    for folder in manifest.folders:
+    for folder in sorted(stage.written_folders):
         _replace_folder(stage.path / folder, out / folder)
     for path in sorted(stage.written):
         _move(stage.path / path, out / path)
@@ -123,8 +126,9 @@ def _apply(stage: Stage) -> None:
 
 
 def _replace_folder(source: Path, target: Path) -> None:
-    """A folder owned whole (the search index) swapped for the new one."""
-    aside = target.parent.parent / f".{target.parent.name}{ASIDE_MARK}{secrets.token_hex(4)}"
+    """A folder owned whole (a search bundle) swapped for the new one."""
+    aside = target.parent / f".{target.name}{ASIDE_MARK}{secrets.token_hex(4)}"
+    _make_folder(target.parent)
     if target.exists():
         os.rename(target, aside)
     try:
@@ -157,8 +161,8 @@ def _make_folder(folder: Path) -> None:
 def _remove_stale(out: Path, manifest: Manifest) -> None:
     """Delete what the new site does not hold: a folder none of its files is in goes
     whole, and in the others every file it does not list."""
-    ours = {""} | set(manifest.folders)
-    for path in manifest.files:
+    ours = {""}
+    for path in [*manifest.files, *(folder + "/" for folder in manifest.folders)]:
         folder = path.rpartition("/")[0]
         while folder not in ours:
             ours.add(folder)
@@ -167,7 +171,7 @@ def _remove_stale(out: Path, manifest: Manifest) -> None:
     for directory, folders, names in os.walk(out):
         prefix = directory[root:].replace(os.sep, "/") + "/" if len(directory) >= root else ""
         for name in list(folders):
-            if prefix + name in manifest.folders and not prefix:
+            if prefix + name in manifest.folders:
                 folders.remove(name)  # replaced whole, not file by file
             elif prefix + name not in ours:
                 folders.remove(name)

@@ -5,9 +5,10 @@ key is unchanged, and which the live site holds as the last build left it, is ke
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from labdigest import parallel
+from labdigest import parallel, search
 from labdigest.cache import Cache
 from labdigest.models import KeptFile, Library, OutputFile, SiteConfig, WrittenFile
 from labdigest.output.stage import Stage
@@ -23,6 +24,13 @@ from labdigest.topics import TopicIndex
 SiteFile = OutputFile | KeptFile | WrittenFile
 
 
+@dataclass(frozen=True, slots=True)
+class RenderedSite:
+    files: list[SiteFile]
+    # Each paper's search record (slug, record), in the order the papers were first seen.
+    search_records: list[tuple[str, str]]
+
+
 def render_site(
     config: SiteConfig,
     templates: Path,
@@ -35,7 +43,7 @@ def render_site(
     pool: parallel.Pool,
     *,
     search_index: bool,
-) -> list[SiteFile]:
+) -> RenderedSite:
     spec = RendererSpec(config, templates, code_folder(cache))
     renderer = Renderer(config, templates, spec.cache_folder)
     context = make_context(renderer, spec, library, topics, cache, pool)
@@ -46,4 +54,7 @@ def render_site(
     files += machine.all(cache)
     links = related()
     files.append(machine.papers_json(cache, links))
-    return [*paper_files(renderer, spec, context, links, stage, pool, progress), *files]
+    pages = paper_files(renderer, spec, context, links, stage, pool, progress)
+    first_seen = {slug: (d.date, d.id) for slug, d in context.first_seen.items()}
+    records = list(search.records_in_order(context.records, first_seen))
+    return RenderedSite([*pages, *files], records)

@@ -64,6 +64,7 @@ class Context:
     digest_papers: dict[str, ViewList]  # digest id → its papers, in the digest's order
     first_seen: dict[str, DigestView]  # paper slug → the earliest digest it is in
     lab_papers: list[str]  # the slugs of papers by a member of the lab
+    records: dict[str, str]  # slug → its search record
     # slug → its cards (h3 as related lists show it, h2 as other lists do), rendered on
     # every core with the views made in this build; the others' are rendered as needed
     cards: dict[str, tuple[str, str]]
@@ -71,12 +72,14 @@ class Context:
 
 class MadeView(NamedTuple):
     """A paper's view as kept in the build cache: its pickle, the pickle's digest (the
-    view's key), its BibTeX's digest, whether a lab member is one of its authors."""
+    view's key), its BibTeX's digest, whether a lab member is one of its authors, and
+    its search record (what Pagefind indexes of it)."""
 
     stored: bytes
     key: str
     bib_key: str
     by_member: bool
+    record: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +160,7 @@ def make_context(
         digest_papers=digest_papers,
         first_seen=first_seen,
         lab_papers=[slug for slug, entry in made.items() if entry.by_member],
+        records={slug: entry.record for slug, entry in made.items()},
         cards=cards,
     )
 
@@ -168,7 +172,9 @@ def make_view(maker: ViewMaker, inputs: ViewInputs) -> tuple[MadeView, tuple[str
     stored = pickle.dumps(view, protocol=5)
     bib_key = hashlib.sha1(view.bibtex.encode("utf-8")).hexdigest()
     cards = (str(renderer.card(view, "h3")), str(renderer.card(view, "h2")))
-    return MadeView(stored, hashlib.sha1(stored).hexdigest(), bib_key, view.has_member), cards
+    record = renderer.render_template("search-record.html", {"paper": view})
+    key = hashlib.sha1(stored).hexdigest()
+    return MadeView(stored, key, bib_key, view.has_member, record), cards
 
 
 def paper_view(maker: ViewMaker, inputs: ViewInputs) -> PaperView:

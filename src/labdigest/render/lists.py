@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from labdigest import search
 from labdigest.models import KeptFile, OutputFile
 from labdigest.render.context import Context
 from labdigest.render.environment import Renderer
@@ -114,7 +115,8 @@ class Lists:
             "search.html",
             no_papers=not context.papers,
             search_index=search_index,
-            wasm=f"pagefind/wasm.{language}.pagefind",
+            bundles=search.bundle_folders(len(context.papers)) if search_index else [],
+            wasm=f"wasm.{language}.pagefind",
         )
 
 
