@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from browser import search_timings
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_BENCH = REPO.parent / "shared" / "bench"
 WORK = REPO / "bench" / "work"
@@ -156,11 +158,39 @@ def bench_size(size: int) -> dict[str, str]:
         seconds, _ = timed(labdigest("build"), site)
         indexed.append(seconds)
     row["rebuild, 1 edit, with search"] = f"{statistics.median(indexed[1:]):.2f}"
+    row.update(new_digest(site, row))
+    if TOOL["label"] == "labdigest" and size <= 10_000:
+        row.update(search_timings(site / "public"))
     # The peers' columns last.
     return {k: v for k, v in row.items() if k not in PEERS} | {k: row[k] for k in PEERS if k in row}
 
 
-PEERS = ["hugo", "pagefind on hugo", "build ÷ hugo", "build+search ÷ (hugo+pagefind)"]
+PEERS = [
+    "hugo",
+    "pagefind on hugo",
+    "build ÷ hugo",
+    "build+search ÷ (hugo+pagefind)",
+    "new digest ÷ (hugo+pagefind)",
+]
+
+
+def new_digest(site: Path, row: dict[str, str]) -> dict[str, str]:
+    """A new 67-paper digest (a day later, other titles) ingested and built with search,
+    as a lab's daily rebuild is."""
+    digest = WORK / "new-digest.txt"
+    script = str(SHARED_BENCH / "make_digest.py")
+    subprocess.run([PYTHON, script, "67", str(digest), "--seed", "99"], check=True)
+    digest.write_text(digest.read_text("utf-8").replace("\nMar 11\n", "\nMar 12\n"), "utf-8")
+    timed(labdigest("ingest", str(digest), "--date", "2026-03-12"), site)
+    seconds, peak = timed(labdigest("build"), site)
+    found = {
+        "new digest, with search": f"{seconds:.2f}",
+        "peak MiB (new digest)": f"{peak / 1024:.0f}",
+    }
+    if "hugo" in row and "pagefind on hugo" in row:
+        peer = float(row["hugo"]) + float(row["pagefind on hugo"])
+        found["new digest ÷ (hugo+pagefind)"] = f"{seconds / peer:.2f}"
+    return found
 
 
 def over_rounds(column: str, values: list[float]) -> str:

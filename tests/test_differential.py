@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from conftest import REPO, stable, tree_bytes
+from labdigest import search
 from labdigest.build import BuildOptions, build
 from labdigest.cli import main
 from labdigest.content import paper_to_text, parse_paper
@@ -54,9 +55,15 @@ SETTINGS_EDITS = {
 
 class Maintainer(RuleBasedStateMachine):
     copies = 1  # each fixture paper this many times (1,500 papers: see LargeMaintainer)
+    # Papers in a settled and in a recent search shard: small, for the 9 papers to make
+    # several shards, some kept and some made again from one step to the next.
+    shards: tuple[int, int] | None = (4, 2)
 
     def __init__(self) -> None:
         super().__init__()
+        self.policy = (search.SETTLED, search.RECENT)
+        if self.shards:
+            search.SETTLED, search.RECENT = self.shards
         self.work = Path(tempfile.mkdtemp(prefix="labdigest-differential-"))
         self.site = self.work / "site"
         self.search = False
@@ -166,6 +173,7 @@ class Maintainer(RuleBasedStateMachine):
         assert [path for path in fresh if rebuilt[path] != fresh[path]] == []
 
     def teardown(self) -> None:
+        search.SETTLED, search.RECENT = self.policy
         shutil.rmtree(self.work, ignore_errors=True)
 
 
@@ -175,6 +183,7 @@ def stable_tree(folder: Path) -> dict[str, bytes]:
 
 class LargeMaintainer(Maintainer):
     copies = 167  # 9 papers a copy: 1,503 papers
+    shards = None  # as built: three recent shards and the newest papers
 
 
 TestSmallSite = Maintainer.TestCase

@@ -31,6 +31,7 @@ from labdigest import content
 from labdigest.search import indexed_pages
 from labdigest.serve import SiteHandler, accepts_gzip, make_server, serve_in_background
 
+DEPTHMASTER = "depthmaster-taming-diffusion-models-for-monocular-depth-estimation"
 FIRST_RESULT_TIMES: list[int] = []  # a shared link opened in a fresh browser
 WARM_RESULT_TIMES: list[int] = []  # a second search by a reader already on the site
 
@@ -94,11 +95,11 @@ def test_the_index_holds_each_papers_own_text_not_its_pages_related_papers(
         for p in (example_public / "pagefind/1/fragment").iterdir()
     ]
     fragment = next(t for t in texts if t["meta"]["title"] == DEPTHMASTER_TITLE)
-    assert fragment["url"] == "/papers/depthmaster-taming-diffusion-models-for-monocular-depth-estimation/"
+    assert fragment["meta"]["path"] == f"papers/{DEPTHMASTER}/"
     assert "monocular depth" in fragment["content"].lower()
     assert "Depth estimation" in fragment["filters"]["topic"]
     assert fragment["filters"]["year"] == [fragment["meta"]["date"][-4:]]
-    page = (example_public / fragment["url"].strip("/") / "index.html").read_text("utf-8")
+    page = (example_public / fragment["meta"]["path"] / "index.html").read_text("utf-8")
     related = re.findall(r'<h3 class="card-title"><a [^>]*>([^<]+)</a>', page)
     assert related and not any(title in fragment["content"] for title in related)
     assert not [p for p in example_public.rglob("*.html") if "data-pagefind" in p.read_text("utf-8")]

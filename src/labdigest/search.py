@@ -15,15 +15,15 @@ import importlib.metadata
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from labdigest.errors import SearchError
 
 FOLDER = "pagefind"  # the shards, in the site's root: pagefind/1/, pagefind/2/, …
-# The shard policy (docs/design.md): in the order papers were first seen, full shards of
-# SETTLED papers, then full shards of RECENT papers, then the newest papers. A new digest
+# The shard policy (docs/design.md): by date, full shards of SETTLED papers, then full
+# shards of RECENT papers, then the newest papers. A new digest
 # re-indexes the newest shard alone; every RECENT-th paper closes a recent shard, and once
 # SETTLED / RECENT recent shards are full they are indexed again as one settled shard.
 # Pagefind holds about 130 KB per page while it indexes: a settled shard stays far below
@@ -57,7 +57,7 @@ def bundle_folders(count: int) -> list[str]:
 
 
 def shards(records: Sequence[tuple[str, str]], language: str) -> list[Shard]:
-    """The shards of these papers' search records, given in the order they were first seen."""
+    """The shards of these papers' search records, given by date (records_in_order)."""
     made, start = [], 0
     version = pagefind_version()
     for folder, size in zip(bundle_folders(len(records)), shard_sizes(len(records)), strict=True):
@@ -73,10 +73,11 @@ def shards(records: Sequence[tuple[str, str]], language: str) -> list[Shard]:
 def index_shard(shard: Shard, work: Path, bundle: Path, language: str) -> int:
     """Write the shard's bundle into `bundle` (made from its records, written under
     `work` and removed again); the pages it indexed."""
+    # One file per paper, side by side (a folder each costs more than the file): a
+    # result links to the page its record names (its `path` metadata), not to this file.
+    work.mkdir()
     for slug, record in shard.records:
-        page = work / "papers" / slug / "index.html"
-        page.parent.mkdir(parents=True)
-        page.write_text(record, encoding="utf-8")
+        (work / f"{slug}.html").write_text(record, encoding="utf-8")
     try:
         _run(
             "--site",
@@ -129,10 +130,8 @@ def indexed_pages(bundle: Path) -> int:
     return sum(int(language["page_count"]) for language in entry["languages"].values())
 
 
-def records_in_order(
-    records: dict[str, str], first_seen: dict[str, tuple[str, str]]
-) -> Iterator[tuple[str, str]]:
-    """The papers' records in the order the papers were first seen: by their first
-    digest's date and id, then slug; papers in no digest first."""
-    for slug in sorted(records, key=lambda s: (first_seen.get(s, ("", "")), s)):
-        yield slug, records[slug]
+def records_in_order(records: dict[str, str], dates: dict[str, str]) -> list[tuple[str, str]]:
+    """The papers' records by date, then slug: every paper of a shard is as old as or
+    newer than every paper of the shard before, so the search page lists results newest
+    first by reading the shards newest first."""
+    return [(slug, records[slug]) for slug in sorted(records, key=lambda s: (dates[s], s))]

@@ -253,6 +253,21 @@ class HomeGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class FacetValue:
+    text: str  # as the search records' filter holds it
+    count: int  # papers of the site with it
+
+
+@dataclass(frozen=True, slots=True)
+class Facet:
+    """A filter of the search page (topic, year) with every value the site has."""
+
+    name: str
+    legend: str
+    values: tuple[FacetValue, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Pager:
     """Where one page of a long list of papers (a topic's, a digest's) stands."""
 
@@ -264,7 +279,18 @@ class Pager:
 
 
 # The views that hold no PaperView: their repr describes them whole (page keys).
-PLAIN_VIEWS = (Link, Detail, AuthorView, TopicView, TopicTag, DigestNav, DigestView, Pager)
+PLAIN_VIEWS = (
+    Link,
+    Detail,
+    AuthorView,
+    TopicView,
+    TopicTag,
+    DigestNav,
+    DigestView,
+    Pager,
+    Facet,
+    FacetValue,
+)
 
 
 def format_date(iso: str) -> str:

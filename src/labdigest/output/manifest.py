@@ -1,8 +1,8 @@
 """What a build left in the output folder, recorded beside it (.public.manifest.json):
 every file with its Entry, and the folders it owns whole (the search index's shards)
-with their keys. The next build keeps a file or folder whose key is unchanged and which is still as recorded, and deletes
-what it no longer makes. A manifest that is missing or unreadable only means that
-nothing is kept: every file is made again."""
+with their keys. The next build keeps a file or folder whose key is unchanged and which
+is still as recorded, and deletes what it no longer makes. A manifest that is missing
+or unreadable only means that nothing is kept: every file is made again."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ SiteFile = OutputFile | KeptFile | WrittenFile
 @dataclass(frozen=True, slots=True)
 class RenderedSite:
     files: list[SiteFile]
-    # Each paper's search record (slug, record), in the order the papers were first seen.
+    # Each paper's search record (slug, record), by date (search.records_in_order).
     search_records: list[tuple[str, str]]
 
 
@@ -55,6 +55,6 @@ def render_site(
     links = related()
     files.append(machine.papers_json(cache, links))
     pages = paper_files(renderer, spec, context, links, stage, pool, progress)
-    first_seen = {slug: (d.date, d.id) for slug, d in context.first_seen.items()}
-    records = list(search.records_in_order(context.records, first_seen))
+    dates = {paper.slug: paper.date for paper in library.papers}
+    records = search.records_in_order(context.records, dates)
     return RenderedSite([*pages, *files], records)

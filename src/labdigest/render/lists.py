@@ -4,6 +4,7 @@ its template is given: an unchanged one is kept, not rendered."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -12,7 +13,16 @@ from labdigest.models import KeptFile, OutputFile
 from labdigest.render.context import Context
 from labdigest.render.environment import Renderer
 from labdigest.render.papers import Reuse
-from labdigest.views import HomeGroup, Pager, PaperView, ViewList, list_page, person_key
+from labdigest.views import (
+    Facet,
+    FacetValue,
+    HomeGroup,
+    Pager,
+    PaperView,
+    ViewList,
+    list_page,
+    person_key,
+)
 
 # The home page shows the latest digest by topic: a few papers of each, more folded, and
 # at most GROUP_MOST of a topic (the digest's page lists them all): a digest of
@@ -116,8 +126,22 @@ class Lists:
             no_papers=not context.papers,
             search_index=search_index,
             bundles=search.bundle_folders(len(context.papers)) if search_index else [],
+            facets=search_facets(context),
             wasm=f"wasm.{language}.pagefind",
         )
+
+
+def search_facets(context: Context) -> list[Facet]:
+    """The search page's filters: the topics in the order of site.toml, the years newest
+    first, each with its count of papers (what Pagefind counts over the whole index)."""
+    topics = tuple(
+        FacetValue(view.name, view.count) for view in context.topic_views.values() if view.count
+    )
+    years = Counter(paper.date[:4] for paper in context.library.papers)
+    return [
+        Facet("topic", "Topic", topics),
+        Facet("year", "Year", tuple(FacetValue(y, years[y]) for y in sorted(years, reverse=True))),
+    ]
 
 
 def home_groups(context: Context, papers: ViewList) -> list[HomeGroup]:
