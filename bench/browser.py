@@ -29,12 +29,6 @@ document.documentElement.dataset.firstResultsMs = String(Math.round(performance.
 </script></body></html>
 """
 
-MEASURE = """() => {
-    const entries = [...performance.getEntriesByType("navigation"),
-                     ...performance.getEntriesByType("resource")];
-    return { ms: Number(document.documentElement.dataset.firstResultsMs),
-             bytes: entries.reduce((sum, e) => sum + (e.encodedBodySize || 0), 0) };
-}"""
 
 
 def search_timings(public: Path) -> dict[str, str]:
@@ -83,12 +77,14 @@ def _measure(public: Path) -> tuple[list[tuple[float, int]], list[tuple[float, i
 def _first_result(browser: Any, address: str) -> tuple[float, int]:
     context = browser.new_context()  # a cold browser: nothing cached
     page = context.new_page()
+    sizes: list[int] = []
+    page.on("requestfinished", lambda request: sizes.append(request.sizes()["responseBodySize"]))
     page.goto(address)
     page.wait_for_function("() => document.documentElement.dataset.firstResultsMs")
     page.wait_for_load_state("networkidle")
-    found = page.evaluate(MEASURE)
+    ms = float(page.evaluate("() => document.documentElement.dataset.firstResultsMs"))
     context.close()
-    return float(found["ms"]), int(found["bytes"])
+    return ms, sum(sizes)
 
 
 if __name__ == "__main__":

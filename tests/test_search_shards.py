@@ -12,7 +12,6 @@ import re
 import shutil
 import statistics
 import tarfile
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,13 +86,15 @@ def grown_digests(root: Path, papers: int) -> None:
         - {w for t in titles for w in re.findall(r"\S+", t) if w.lower().startswith(known)}
     )
     words = [w for w in words if not any(k in w.lower() for k in known)]
-    # Abstracts of words drawn as often as the example's abstracts use them: papers that
-    # rank apart, as real ones do (whole sentences reused would tie by the hundred).
-    counts = Counter(
-        w for a in abstracts for w in re.findall(r"[A-Za-z][A-Za-z-]+", a)
-        if not any(k in w.lower() for k in known)
-    )
-    vocabulary, weights = list(counts), list(counts.values())
+    # Each abstract is about one of the example's papers: its words drawn mostly from that
+    # paper's abstract, some from all of them (reused whole sentences would make papers
+    # that tie by the hundred; words drawn from one pool, papers all alike).
+    def words_of(text: str) -> list[str]:
+        found = re.findall(r"[A-Za-z][A-Za-z-]+", text)
+        return [w for w in found if not any(k in w.lower() for k in known)]
+
+    pool = [w for a in abstracts for w in words_of(a)]
+    topics = [words_of(a) for a in abstracts]
     rng = random.Random(11)
     dates = ["2024-06-03", "2024-12-02", "2025-06-02", "2025-12-01", "2026-03-02"]
     per_digest = papers // len(dates)
@@ -103,7 +104,9 @@ def grown_digests(root: Path, papers: int) -> None:
         lines = ["new", "Get trending papers in your email inbox!", "Subscribe", "by AK", date]
         for index in range(per_digest):
             title = f"{' '.join(rng.sample(words, 5)).capitalize()} {number}-{index}"
-            abstract = " ".join(rng.choices(vocabulary, weights, k=80)) + "."
+            about, length = rng.choice(topics), rng.randint(40, 160)
+            drawn = [rng.choice(about if rng.random() < 0.8 else pool) for _ in range(length)]
+            abstract = " ".join(drawn) + "."
             lines += [title, abstract]
         digest = folder / f"grown-{date}.txt"
         digest.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
@@ -175,11 +178,10 @@ def single_answers(page: Any, url: str) -> list[dict[str, Any]]:
 def agreement(browser: Any, public: Path) -> dict[str, Any]:
     """Run the queries on both; the known items must be in the top 3 of both. The rest is
     measured: the share of queries with the same count of results and the same count
-    for every filter value, and the top 10's overlap. They differ where Pagefind, which
-    searches each shard alone, finds other words: a shard that holds no word starting
-    with a query's word is searched for the longest word it holds that starts it ("depth"
-    for "DepthMaster"), and a word's extensions in another index chunk than the word
-    can be missed (docs/design.md)."""
+    for every filter value, and the top 10's overlap. Counts can differ where Pagefind
+    misses a word's extensions that sit in another index chunk than the word, which
+    differs from index to index; ranks, where the search page's correction of each
+    shard's scores to the site's word statistics is not exact (docs/design.md)."""
     server, url = serve_in_background(public, "/")
     try:
         page = browser.new_page()
@@ -224,7 +226,7 @@ def test_the_example_in_shards_answers_as_one_index(
     found = agreement(browser, public)
     print(f"\nsearch shards, example in 4 shards: {found}")
     assert found["answered"] >= 30
-    assert found["same counts"] >= 0.8 and found["overlap"] >= 0.8
+    assert found["same counts"] >= 0.9 and found["overlap"] >= 0.8
 
 
 @pytest.mark.browser
@@ -238,11 +240,8 @@ def test_ten_thousand_papers_in_shards_answer_as_one_index(
     with_single_index(root, public, monkeypatch)
     found = agreement(browser, public)
     print(f"\nsearch shards, 10,067 papers: {found}")
-    assert found["answered"] >= 30 and found["same counts"] >= 0.8
-    # The top 10 of papers made of the same words drawn at random differ in the third
-    # digit of their scores, which each shard weighs by its own word counts: measured,
-    # not held to the 80 % that the example's real papers meet.
-    assert found["overlap"] >= 0.3
+    assert found["answered"] >= 30
+    assert found["same counts"] >= 0.9 and found["overlap"] >= 0.8
 
 
 # ---- what a rebuild re-indexes ---------------------------------------------------------------

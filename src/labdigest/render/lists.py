@@ -126,6 +126,7 @@ class Lists:
             no_papers=not context.papers,
             search_index=search_index,
             bundles=search.bundle_folders(len(context.papers)) if search_index else [],
+            sizes=search.shard_sizes(len(context.papers)) if search_index else [],
             facets=search_facets(context),
             wasm=f"wasm.{language}.pagefind",
         )
