@@ -55,7 +55,7 @@ def test_the_page_holds_still_while_a_search_loads(
     )
     page.wait_for_load_state("networkidle")
     wait_until(page, "document.querySelectorAll('#search-results li.result').length === 10")
-    page.wait_for_timeout(300)  # counts updated once every filter chunk is in
+    wait_until(page, "document.getElementById('search').dataset.counts === 'complete'")
     shift = page.evaluate("window.__shifts.reduce((a, b) => a + b, 0)")
     context.close()
     assert shift <= 0.02
@@ -118,7 +118,7 @@ def test_results_read_like_the_other_pages(browser: Any, url: str) -> None:
     filter values no result has cannot be ticked."""
     context, page = open_search(browser, f"{url}search/?q=depth", viewport=WIDE)
     wait_until(page, "document.querySelectorAll('#search-results li.result').length === 10")
-    page.wait_for_timeout(300)
+    wait_until(page, "document.getElementById('search').dataset.counts === 'complete'")
     dates = [m.split(" · ")[0] for m in page.locator(".result .card-meta").all_inner_texts()]
     assert dates and all(re.fullmatch(r"\d{1,2} [A-Z][a-z]+ \d{4}", d) for d in dates)
     excerpts = page.locator(".result .excerpt").all_inner_texts()

@@ -137,7 +137,8 @@ def page_answer(page: Any, url: str, query: str, filters: dict[str, list[str]]) 
             const status = document.getElementById("search-status").textContent;
             const m = status.match(/^(\\d+) papers?/);
             return m && document.querySelectorAll("#search-results li.result").length
-                === Math.min(10, Number(m[1]));
+                === Math.min(10, Number(m[1]))
+                && document.getElementById("search").dataset.counts === "complete";
         }"""
     )
     return page.evaluate(  # type: ignore[no-any-return]
