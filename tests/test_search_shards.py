@@ -243,6 +243,21 @@ def test_ten_thousand_papers_in_shards_answer_as_one_index(
     print(f"\nsearch shards, 10,067 papers: {found}")
     assert found["answered"] >= 30
     assert found["same counts"] >= 0.9 and found["overlap"] >= 0.8
+    # Newest first, over the shards: the dates of two pages of results never go up.
+    server, url = serve_in_background(public, "/")
+    try:
+        page = browser.new_page()
+        page.goto(f"{url}search/?q=depth&sort=date")  # 12 among the newest 67
+        page.wait_for_selector("#search-results li.more button")
+        page.click("#search-results li.more button")
+        page.wait_for_function("document.querySelectorAll('#search-results li.result').length == 20")
+        shown = page.locator(".result .card-meta").all_inner_texts()
+        page.close()
+    finally:
+        server.shutdown()
+    dates = [dt.datetime.strptime(m.split(" · ")[0], "%d %B %Y").date() for m in shown]
+    assert dates == sorted(dates, reverse=True) and dates[0] == dt.date(2026, 3, 11)
+    assert dates[-1] < dates[0]  # the newest shard's papers, then the next shard's
 
 
 # ---- what a rebuild re-indexes ---------------------------------------------------------------
