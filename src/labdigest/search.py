@@ -1,5 +1,5 @@
 """Pagefind, alone behind this module. The papers are indexed as a few Pagefind bundles
-(shards), which the search page searches together through Pagefind's `mergeIndex`. A
+(shards), which the search page searches side by side (templates/assets/search.js). A
 shard is indexed again only when what it indexes changed, so a rebuild re-indexes only
 the shards a change touched: a new digest only the newest.
 
@@ -23,11 +23,10 @@ from labdigest.errors import SearchError
 
 FOLDER = "pagefind"  # the shards, in the site's root: pagefind/1/, pagefind/2/, …
 # The shard policy (docs/design.md): by date, full shards of SETTLED papers, then full
-# shards of RECENT papers, then the newest papers. A new digest
-# re-indexes the newest shard alone; every RECENT-th paper closes a recent shard, and once
-# SETTLED / RECENT recent shards are full they are indexed again as one settled shard.
-# Pagefind holds about 130 KB per page while it indexes: a settled shard stays far below
-# the memory target of a build.
+# shards of RECENT papers, then the newest papers. A new digest re-indexes the newest
+# shard alone; every RECENT-th paper closes a recent shard, and once SETTLED / RECENT
+# recent shards are full they are indexed again as one settled shard. Pagefind holds
+# about 130 KB per page while it indexes: a settled shard, about 400 MB.
 SETTLED = 3000
 RECENT = 500
 AT_ONCE = 2  # shards indexed side by side (each its own Pagefind process)
@@ -51,8 +50,7 @@ def shard_sizes(count: int) -> list[int]:
 
 
 def bundle_folders(count: int) -> list[str]:
-    """The folders of the shards of a site of `count` papers (the first is the one the
-    search page loads Pagefind from)."""
+    """The folders of the shards of a site of `count` papers, oldest first."""
     return [f"{FOLDER}/{number}" for number in range(1, len(shard_sizes(count)) + 1)]
 
 
