@@ -23,6 +23,7 @@ from conftest import DEPTHMASTER_TITLE, build_site, copy_site, stable, tree_byte
 from labdigest import search
 from labdigest.ingest import ingest
 from labdigest.serve import serve_in_background
+from test_search import wait_until
 
 SINGLE = "single-index"  # where the test puts the one-bundle index beside the site's
 
@@ -132,14 +133,15 @@ def page_answer(page: Any, url: str, query: str, filters: dict[str, list[str]]) 
     and every filter value's count."""
     params = [("q", query)] + [(name, v) for name, values in filters.items() for v in values]
     page.goto(f"{url}search/?{urlencode(params)}")
-    page.wait_for_function(
-        """() => {
+    wait_until(
+        page,
+        """(() => {
             const status = document.getElementById("search-status").textContent;
             const m = status.match(/^(\\d+) papers?/);
             return m && document.querySelectorAll("#search-results li.result").length
                 === Math.min(10, Number(m[1]))
                 && document.getElementById("search").dataset.counts === "complete";
-        }"""
+        })()""",
     )
     return page.evaluate(  # type: ignore[no-any-return]
         """() => ({
@@ -250,7 +252,7 @@ def test_ten_thousand_papers_in_shards_answer_as_one_index(
         page.goto(f"{url}search/?q=depth&sort=date")  # 12 among the newest 67
         page.wait_for_selector("#search-results li.more button")
         page.click("#search-results li.more button")
-        page.wait_for_function("document.querySelectorAll('#search-results li.result').length == 20")
+        wait_until(page, "document.querySelectorAll('#search-results li.result').length == 20")
         shown = page.locator(".result .card-meta").all_inner_texts()
         page.close()
     finally:
