@@ -83,7 +83,7 @@ def index_shard(shard: Shard, work: Path, bundle: Path, language: str) -> int:
             "--output-path",
             str(bundle),
             "--force-language",
-            language.split("-")[0].lower(),
+            pagefind_language(language),
             "--quiet",
         )
     finally:
@@ -91,7 +91,12 @@ def index_shard(shard: Shard, work: Path, bundle: Path, language: str) -> int:
     return indexed_pages(bundle)
 
 
-def _run(*arguments: str) -> str:
+def pagefind_language(language: str) -> str:
+    """The site's language as Pagefind names its index and WebAssembly ("en-GB": "en")."""
+    return language.split("-")[0].lower()
+
+
+def _run(*arguments: str) -> None:
     command = [str(pagefind_executable()), *arguments]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -99,7 +104,6 @@ def _run(*arguments: str) -> str:
         raise SearchError(
             "Pagefind failed: " + (detail[-1] if detail else f"exit status {result.returncode}")
         )
-    return result.stdout
 
 
 def pagefind_executable() -> Path:

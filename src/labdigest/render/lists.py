@@ -119,7 +119,7 @@ class Lists:
             members=member_counts(self.renderer.config.lab_members, lab_papers),
         )
         yield self.keyed_page("404.html", "404.html")
-        language = self.renderer.config.language.split("-")[0].lower()
+        language = search.pagefind_language(self.renderer.config.language)
         yield self.keyed_page(
             "search/index.html",
             "search.html",
