@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from conftest import REPO, stable, tree_bytes
-from labdigest import search
+from labdigest import ranking, search
 from labdigest.build import BuildOptions, build
 from labdigest.cli import main
 from labdigest.content import paper_to_text, parse_paper
@@ -58,12 +58,17 @@ class Maintainer(RuleBasedStateMachine):
     # Papers in a settled and in a recent search shard: small, for the 9 papers to make
     # several shards, some kept and some made again from one step to the next.
     shards: tuple[int, int] | None = (4, 2)
+    # Terms weighed by the oldest 2^n papers (related papers are ranked in this process
+    # on the small site): digests added keep the weights or, past 2^n, change them all.
+    idf_over_all_below: int | None = 4
 
     def __init__(self) -> None:
         super().__init__()
-        self.policy = (search.SETTLED, search.RECENT)
+        self.policy = (search.SETTLED, search.RECENT, ranking.IDF_OVER_ALL_BELOW)
         if self.shards:
             search.SETTLED, search.RECENT = self.shards
+        if self.idf_over_all_below:
+            ranking.IDF_OVER_ALL_BELOW = self.idf_over_all_below
         self.work = Path(tempfile.mkdtemp(prefix="labdigest-differential-"))
         self.site = self.work / "site"
         self.search = False
@@ -173,7 +178,7 @@ class Maintainer(RuleBasedStateMachine):
         assert [path for path in fresh if rebuilt[path] != fresh[path]] == []
 
     def teardown(self) -> None:
-        search.SETTLED, search.RECENT = self.policy
+        search.SETTLED, search.RECENT, ranking.IDF_OVER_ALL_BELOW = self.policy
         shutil.rmtree(self.work, ignore_errors=True)
 
 
@@ -184,6 +189,7 @@ def stable_tree(folder: Path) -> dict[str, bytes]:
 class LargeMaintainer(Maintainer):
     copies = 167  # 9 papers a copy: 1,503 papers
     shards = None  # as built: three recent shards and the newest papers
+    idf_over_all_below = None  # (ranked in a worker process, which has its own)
 
 
 TestSmallSite = Maintainer.TestCase

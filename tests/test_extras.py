@@ -70,6 +70,7 @@ def test_related_papers_after_edits_equal_a_clean_ranking(
 
     from labdigest import ranking
     from labdigest.cache import Cache
+    from labdigest.models import Paper
 
     papers = sorted(content.load_papers(EXAMPLE / "content"), key=lambda p: p.slug)
     cache = Cache(tmp_path)
@@ -77,6 +78,8 @@ def test_related_papers_after_edits_equal_a_clean_ranking(
     # ranking take its rows ten at a time, as a large site's does.
     monkeypatch.setattr(ranking, "MOST_MOVED", 1.0)
     monkeypatch.setattr(ranking, "DENSE_CELLS", 670)
+    # Terms weighed by the oldest 64 papers, as a large site's by its oldest 2^n.
+    monkeypatch.setattr(ranking, "IDF_OVER_ALL_BELOW", 16)
     related(tuple(papers), cache=cache)
     clean_rankings = []
     real_rank = ranking.rank
@@ -84,6 +87,8 @@ def test_related_papers_after_edits_equal_a_clean_ranking(
 
     def edit(index: int, **changes: str) -> None:
         papers[index] = dataclasses.replace(papers[index], **changes)
+
+    twin, original, alone = papers[30].slug, papers[31].slug, papers[5].slug
 
     edits = [
         lambda: edit(3, body=papers[3].body + " Edited."),  # a word no other paper has
@@ -95,18 +100,34 @@ def test_related_papers_after_edits_equal_a_clean_ranking(
         lambda: edit(30, title=papers[31].title, body=papers[31].body),  # a twin: ties
         lambda: [edit(i, body=" ".join(papers[i].body.split()[5:])) for i in (1, 40, 60)],
         lambda: edit(5, title="Qwzx", body="Zzyzx vrrp."),  # no related paper at all
+        # a new digest: a paper like another, one with words no paper had; then a twin
+        lambda: add(papers[8], "zz-new-1", papers[8].title + " Again"),
+        lambda: add(papers[9], "zz-new-2", "Qwzx Vrrp Depth"),
+        lambda: add(papers[30], "aa-twin", papers[30].title),
+        lambda: papers.pop(papers.index(by_slug("zz-new-1"))),  # a paper deleted
+        lambda: papers.pop(10),  # one of the oldest, which weigh the terms
+        lambda: edit(0, date="2027-01-01"),  # no longer among the oldest
     ]
+
+    def add(like: Paper, slug: str, title: str) -> None:
+        papers.append(dataclasses.replace(like, slug=slug, title=title, date="2026-12-01"))
+        papers.sort(key=lambda p: p.slug)
+
+    def by_slug(slug: str) -> Paper:
+        return next(p for p in papers if p.slug == slug)
+
     for number, change in enumerate(edits):
         change()
         incremental = related(tuple(papers), cache=cache)
         assert not clean_rankings, f"edit {number} was ranked from nothing"
-        keys = [paper_text_key(p) for p in papers]
+        keys = [f"{p.date} {paper_text_key(p)}" for p in papers]
         clean = real_rank(papers, keys, 5)
         assert incremental == clean.result(), f"edit {number}"
         kept = cache.load("related", 5)
         assert np.array_equal(kept.scores, clean.scores), f"edit {number}: scores"
-    assert related(tuple(papers), cache=cache)[papers[30].slug][0] == papers[31].slug
-    assert related(tuple(papers), cache=cache)[papers[5].slug] == ()
+    final = related(tuple(papers), cache=cache)
+    assert final[twin][:2] == tuple(sorted(["aa-twin", original]))
+    assert final[alone] == ("zz-new-2",)  # a new paper in an old one's list
 
 
 def test_scores_against_a_few_rows_are_those_of_ranking_them_all() -> None:

@@ -5,9 +5,14 @@ best per row are kept (a build runs this in a worker process, beside its other w
 see related.py). The work grows with the
 square of the number of papers when they share many terms, as synthetic digests do.
 
+A term's weight (its IDF) is counted over the oldest papers only, as many as the largest
+power of two not above their number (all of them below IDF_OVER_ALL_BELOW): the weights
+then hold still while digests are added, until the site doubles, instead of moving a
+little with every digest and reordering near ties all over the site.
+
 The cache keeps the term counts and every paper's k best scores, so a rebuild after an
-edit recomputes only the rows the edit can move (the edited papers, and the papers that
-share a term whose document frequency changed) and ranks the others by merging their
+edit or a new digest recomputes only the rows it can move (new and edited papers, and
+the papers that have a term whose weight changed) and ranks the others by merging their
 kept scores with their scores against the moved rows: the same floats, summed in the
 same order (each row's terms in turn), as a clean build. related.py asks for this only
 when a text changed."""
@@ -46,6 +51,9 @@ MOST_MOVED = 0.05
 # Rows are scored a block at a time, as a dense array of about this many cells (32 MiB).
 DENSE_CELLS = 1 << 22
 ROWS_AT_ONCE = 8192  # rows of term weights padded into one array (tens of MiB)
+# Below this many papers a term's weight is counted over all of them (ranking a small
+# site from nothing takes well under a second).
+IDF_OVER_ALL_BELOW = 2048
 
 
 class Csr(NamedTuple):
@@ -91,14 +99,16 @@ def _gathered(
 @dataclass(slots=True)
 class Ranking:
     """What the cache keeps between builds: the papers (in slug order) and their texts'
-    keys, the term counts over a sorted vocabulary, and each paper's k best columns with
-    their rounded scores (-1 and 0 where a paper has fewer than k related papers)."""
+    keys, the term counts over a sorted vocabulary and the terms' weights, and each
+    paper's k best columns with their rounded scores (-1 and 0 where a paper has fewer
+    than k related papers)."""
 
     k: int
     slugs: list[str]
     text_keys: list[str]
     vocabulary: list[str]
     counts: Csr  # paper by term → occurrences (int32)
+    idf: np.ndarray  # term → weight (_idf)
     matrix: Csr  # paper by term → TF-IDF weight (_tfidf), rows of length 1
     top: np.ndarray  # paper by k → column (int64)
     scores: np.ndarray  # paper by k → rounded score (float64)
@@ -125,10 +135,10 @@ def ranked(
     ordered: list[Paper], keys: list[str], k: int, cache: Cache | None
 ) -> dict[str, tuple[str, ...]]:
     """slug → up to k slugs of the most similar papers, for papers in slug order and the
-    keys of their texts: re-ranked from the cached ranking where there is one."""
+    keys of their texts and dates: re-ranked from the cached ranking where there is one."""
     known = cache.load("related", k) if cache else None
-    if isinstance(known, Ranking) and known.slugs == [p.slug for p in ordered]:
-        if known.text_keys == keys:
+    if isinstance(known, Ranking):
+        if known.slugs == [p.slug for p in ordered] and known.text_keys == keys:
             return known.result()
         ranking = rerank(known, ordered, keys)
     else:
@@ -141,7 +151,7 @@ def ranked(
 def rank(papers: Sequence[Paper], keys: list[str], k: int) -> Ranking:
     """Every paper ranked against every other (papers in slug order)."""
     counts, vocabulary = _counted(papers)
-    return _ranked(counts, [p.slug for p in papers], keys, vocabulary, k)
+    return _ranked(counts, [p.slug for p in papers], keys, vocabulary, _idf(counts, papers), k)
 
 
 def _counted(papers: Sequence[Paper]) -> tuple[Csr, list[str]]:
@@ -152,47 +162,68 @@ def _counted(papers: Sequence[Paper]) -> tuple[Csr, list[str]]:
 
 
 def _ranked(
-    counts: Csr, slugs: list[str], keys: list[str], vocabulary: list[str], k: int
+    counts: Csr, slugs: list[str], keys: list[str], vocabulary: list[str], idf: np.ndarray, k: int
 ) -> Ranking:
-    matrix = _tfidf(counts, _idf(counts))
+    matrix = _tfidf(counts, idf)
     top, scores = _rank_rows(matrix, np.arange(matrix.shape[0]), k)
-    return Ranking(k, slugs, keys, vocabulary, counts, matrix, top, scores)
+    return Ranking(k, slugs, keys, vocabulary, counts, idf, matrix, top, scores)
 
 
 def rerank(known: Ranking, papers: Sequence[Paper], keys: list[str]) -> Ranking:
-    """`known` brought up to date with the papers' texts (the same papers, in slug order):
-    only the rows an edit moved are ranked again."""
-    edited = np.array([i for i, key in enumerate(keys) if key != known.text_keys[i]])
+    """`known` brought up to date with the papers (in slug order; some new, some edited,
+    some gone): only the rows that moved are ranked again."""
+    known, lost = _aligned(known, [p.slug for p in papers])
+    edited = np.array([i for i, key in enumerate(keys) if key != known.text_keys[i]], np.int64)
     counted = [term_counts(papers[i]) for i in edited]
-    vocabulary, counts, matrix = known.vocabulary, known.counts, known.matrix
+    vocabulary, counts, matrix, old_idf = known.vocabulary, known.counts, known.matrix, known.idf
     new_terms = set(chain.from_iterable(counted)).difference(vocabulary)
     if new_terms:  # columns keep their order: a sorted vocabulary, merged
         vocabulary = sorted(new_terms.union(vocabulary))
         new_column = np.searchsorted(vocabulary, known.vocabulary)
         counts = counts.with_columns(new_column, len(vocabulary))
         matrix = matrix.with_columns(new_column, len(vocabulary))
-    old_frequency = np.bincount(counts.indices, minlength=len(vocabulary))
+        old_idf = np.full(len(vocabulary), np.nan)  # (a new term's weight is new)
+        old_idf[new_column] = known.idf
     counts = counts.with_rows(edited, _count_matrix(counted, vocabulary))
-    frequency = np.bincount(counts.indices, minlength=len(vocabulary))
+    idf = _idf(counts, papers)
     # A row moves when its text changed or when the weight of one of its terms did.
-    changed_terms = np.flatnonzero(frequency != old_frequency)
+    changed_terms = np.flatnonzero(idf != old_idf)
     moved = np.zeros(len(keys), dtype=bool)
     moved[edited] = True
     rows_of_cells = np.repeat(np.arange(len(keys)), np.diff(counts.indptr))
     moved[rows_of_cells[np.isin(counts.indices, changed_terms)]] = True
     if moved.sum() > MOST_MOVED * len(keys):
-        return _ranked(counts, known.slugs, keys, vocabulary, known.k)
+        return _ranked(counts, known.slugs, keys, vocabulary, idf, known.k)
     moved_rows = np.flatnonzero(moved)
-    matrix = matrix.with_rows(moved_rows, _tfidf(counts.rows(moved_rows), _idf(counts)))
-    # Rows that kept a moved paper among their best are ranked again in full (a moved
-    # paper may have fallen behind one that was not kept); the rest merge.
-    again = moved | np.isin(known.top, moved_rows).any(axis=1)
+    matrix = matrix.with_rows(moved_rows, _tfidf(counts.rows(moved_rows), idf))
+    # Rows that kept a moved or gone paper among their best are ranked again in full (a
+    # moved paper may have fallen behind one that was not kept); the rest merge.
+    again = moved | lost | np.isin(known.top, moved_rows).any(axis=1)
     top, scores = known.top.copy(), known.scores.copy()
     rows = np.flatnonzero(again)
     top[rows], scores[rows] = _rank_rows(matrix, rows, known.k)
     rest = np.flatnonzero(~again)
     top[rest], scores[rest] = _merge(matrix, rest, moved_rows, known)
-    return Ranking(known.k, known.slugs, keys, vocabulary, counts, matrix, top, scores)
+    return Ranking(known.k, known.slugs, keys, vocabulary, counts, idf, matrix, top, scores)
+
+
+def _aligned(known: Ranking, slugs: list[str]) -> tuple[Ranking, np.ndarray]:
+    """`known` with a row for each of `slugs`, in that order (a new paper's row a stand-in
+    with no text key, to be made again), and which rows lost one of their best (gone)."""
+    now_at = {slug: i for i, slug in enumerate(slugs)}
+    moved_to = np.array([now_at.get(slug, -1) for slug in known.slugs], dtype=np.int64)
+    was_at = np.full(len(slugs), -1, dtype=np.int64)
+    was_at[moved_to[moved_to >= 0]] = np.flatnonzero(moved_to >= 0)
+    rows = np.maximum(was_at, 0)
+    kept_top = known.top[rows]
+    top = np.where(kept_top >= 0, moved_to[kept_top], -1)
+    lost = np.any((kept_top >= 0) & (top < 0), axis=1)
+    keys = [known.text_keys[was] if was >= 0 else "" for was in was_at.tolist()]
+    counts, matrix, scores = known.counts.rows(rows), known.matrix.rows(rows), known.scores[rows]
+    aligned = Ranking(
+        known.k, slugs, keys, known.vocabulary, counts, known.idf, matrix, top, scores
+    )
+    return aligned, lost
 
 
 def _merge(
@@ -292,10 +323,23 @@ def _count_matrix(counted: list[Counter[str]], vocabulary: list[str]) -> Csr:
     return Csr(values[order], columns[order], pointers, (len(counted), len(vocabulary)))
 
 
-def _idf(counts: Csr) -> np.ndarray:
-    document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
-    idf: np.ndarray = np.log((1 + counts.shape[0]) / (1 + document_frequency)) + 1.0
+def _idf(counts: Csr, papers: Sequence[Paper]) -> np.ndarray:
+    """Each term's weight, from the number of papers of the IDF base that have it."""
+    base = counts.rows(idf_base(papers))
+    document_frequency = np.bincount(base.indices, minlength=counts.shape[1])
+    idf: np.ndarray = np.log((1 + base.shape[0]) / (1 + document_frequency)) + 1.0
     return idf
+
+
+def idf_base(papers: Sequence[Paper]) -> np.ndarray:
+    """The rows of the papers whose texts weigh the terms: the oldest (by date, then
+    slug), as many as the largest power of two not above their number; all of them on a
+    site of fewer than IDF_OVER_ALL_BELOW. In row order."""
+    size = len(papers)
+    if size >= IDF_OVER_ALL_BELOW:
+        size = 1 << (size.bit_length() - 1)
+    oldest = sorted(range(len(papers)), key=lambda i: (papers[i].date, papers[i].slug))
+    return np.sort(np.array(oldest[:size], dtype=np.int64))
 
 
 def _kth_largest(values: np.ndarray, indptr: np.ndarray, kth: int) -> np.ndarray:

@@ -40,7 +40,8 @@ def meanwhile(
     links hold, a large site's papers are ranked by one of the pool's workers meanwhile."""
     ordered = sorted(papers, key=lambda p: p.slug)
     keys = keys or text_keys(ordered)
-    texts = ([p.slug for p in ordered], [keys[p.slug] for p in ordered])
+    # (a paper's date is part of its key: the oldest papers weigh the terms, ranking.py)
+    texts = ([p.slug for p in ordered], [f"{p.date} {keys[p.slug]}" for p in ordered])
     known = cache.load("related-links", k) if cache else None
     if isinstance(known, tuple) and len(known) == 2 and known[0] == texts:
         return lambda: dict(known[1])
