@@ -59,27 +59,31 @@ class Context:
     papers: Views
     view_keys: dict[str, str]  # slug → the SHA-1 of its view's pickle
     bib_keys: dict[str, str]  # slug → the SHA-1 of its BibTeX
+    bibtex: dict[str, str]  # slug → its BibTeX (the collections are made of them)
     topic_views: dict[str, TopicView]
     digests: list[DigestView]
     digest_papers: dict[str, ViewList]  # digest id → its papers, in the digest's order
     first_seen: dict[str, DigestView]  # paper slug → the earliest digest it is in
     lab_papers: list[str]  # the slugs of papers by a member of the lab
     records: dict[str, str]  # slug → its search record
-    # slug → its cards (h3 as related lists show it, h2 as other lists do), rendered on
-    # every core with the views made in this build; the others' are rendered as needed
+    # slug → its cards (h3 as related lists show it, h2 as other lists do), rendered with
+    # its view and kept with it
     cards: dict[str, tuple[str, str]]
 
 
 class MadeView(NamedTuple):
     """A paper's view as kept in the build cache: its pickle, the pickle's digest (the
-    view's key), its BibTeX's digest, whether a lab member is one of its authors, and
-    its search record (what Pagefind indexes of it)."""
+    view's key), its BibTeX's digest, whether a lab member is one of its authors, its
+    search record (what Pagefind indexes of it), its cards (h3, h2) and BibTeX: a
+    rebuild's lists and .bib files show kept papers without unpickling their views."""
 
     stored: bytes
     key: str
     bib_key: str
     by_member: bool
     record: str
+    cards: tuple[str, str]
+    bibtex: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,17 +133,14 @@ def make_context(
         parts = (source, *topics.of_paper[paper.slug], "\1", *topics.phrases_of[paper.slug])
         return _digest("\0".join((*parts, "\1", *names, library.citation_keys[paper.slug])))
 
-    cards: dict[str, tuple[str, str]] = {}  # of the views made now (not kept in the cache)
-
     def make_views(slugs: list[str]) -> list[MadeView]:
-        made = pool.map(functools.partial(make_view, maker), [inputs(by_slug[s]) for s in slugs])
-        cards.update(zip(slugs, (pair for _, pair in made), strict=True))
-        return [view for view, _ in made]
+        return pool.map(functools.partial(make_view, maker), [inputs(by_slug[s]) for s in slugs])
 
     made = per_item(
         cache, "views", build_key, {p.slug: input_key(p) for p in library.papers}, make_views
     )
     papers = Views({slug: entry.stored for slug, entry in made.items()})
+    cards = {slug: entry.cards for slug, entry in made.items()}
     for slug, (h3, h2) in cards.items():
         renderer.know_card(slug, "h3", h3)
         renderer.know_card(slug, "h2", h2)
@@ -155,6 +156,7 @@ def make_context(
         papers=papers,
         view_keys={slug: entry.key for slug, entry in made.items()},
         bib_keys={slug: entry.bib_key for slug, entry in made.items()},
+        bibtex={slug: entry.bibtex for slug, entry in made.items()},
         topic_views=topic_views,
         digests=digests,
         digest_papers=digest_papers,
@@ -165,7 +167,7 @@ def make_context(
     )
 
 
-def make_view(maker: ViewMaker, inputs: ViewInputs) -> tuple[MadeView, tuple[str, str]]:
+def make_view(maker: ViewMaker, inputs: ViewInputs) -> MadeView:
     """A paper's view and its cards (on a worker, or here)."""
     renderer = renderer_for(maker.renderer)
     view = paper_view(maker, inputs)
@@ -174,7 +176,7 @@ def make_view(maker: ViewMaker, inputs: ViewInputs) -> tuple[MadeView, tuple[str
     cards = (str(renderer.card(view, "h3")), str(renderer.card(view, "h2")))
     record = renderer.render_template("search-record.html", {"paper": view})
     key = hashlib.sha1(stored).hexdigest()
-    return MadeView(stored, key, bib_key, view.has_member, record), cards
+    return MadeView(stored, key, bib_key, view.has_member, record, cards, view.bibtex)
 
 
 def paper_view(maker: ViewMaker, inputs: ViewInputs) -> PaperView:

@@ -52,13 +52,17 @@ class MachineFiles:
         yield OutputFile("robots.txt", feeds.robots(self.site.absolute("sitemap.xml")))
         yield from assets(self.renderer.templates_dir)
 
+    def _bib(self, slugs: Sequence[str]) -> bytes:
+        cite_key, bibtex = self.context.library.citation_keys, self.context.bibtex
+        return "\n".join(bibtex[slug] for slug in sorted(slugs, key=cite_key.__getitem__)).encode()
+
     def views_key(self, papers: ViewList) -> str:
         return ",".join(self.context.view_keys[slug] for slug in papers.slugs)
 
     def bib(self, path: str, papers: ViewList) -> File:
         """A .bib of a list of papers: made of their BibTeX alone."""
         keys = ",".join(self.context.bib_keys[slug] for slug in papers.slugs)
-        return self.keyed(path, [keys], lambda: _bib(papers))
+        return self.keyed(path, [keys], lambda: self._bib(papers.slugs))
 
     def feed(self, title: str, subtitle: str, path: str, papers: ViewList) -> File:
         """path/feed.xml: the first papers of the list."""
@@ -157,6 +161,3 @@ def assets(templates: Path) -> Iterator[OutputFile]:
             if path.is_file():
                 yield OutputFile(f"assets/{path.relative_to(folder).as_posix()}", path.read_bytes())
 
-
-def _bib(papers: Sequence[PaperView]) -> bytes:
-    return "\n".join(p.bibtex for p in sorted(papers, key=lambda p: p.cite_key)).encode("utf-8")
