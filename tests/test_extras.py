@@ -130,6 +130,35 @@ def test_related_papers_after_edits_equal_a_clean_ranking(
     assert final[alone] == ("zz-new-2",)  # a new paper in an old one's list
 
 
+def test_a_new_digest_changes_only_the_related_lists_its_papers_enter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Terms are weighed by the oldest 2^n papers: a digest added leaves every old
+    paper's related list as it was, unless one of the new papers entered it (counted
+    over all papers, the weights moved with each digest and reordered near ties)."""
+    import dataclasses
+
+    from labdigest import ranking
+
+    monkeypatch.setattr(ranking, "IDF_OVER_ALL_BELOW", 16)  # the oldest 64 of 67 and more
+    papers = sorted(content.load_papers(EXAMPLE / "content"), key=lambda p: p.slug)
+    before = related(tuple(papers))
+    new = [
+        dataclasses.replace(p, slug=f"{p.slug}-sequel", title=f"{p.title} II", date="2026-12-01")
+        for p in papers[::12]
+    ]
+    after = related(tuple(papers + new))
+    new_slugs = {p.slug for p in new}
+    entered = {slug for slug in before if new_slugs.intersection(after[slug])}
+    assert entered  # (the sequels are like their papers)
+    assert all(after[slug] == before[slug] for slug in before if slug not in entered)
+    # Weighed by all papers, lists the new papers did not enter change too.
+    monkeypatch.setattr(ranking, "IDF_OVER_ALL_BELOW", 1_000)
+    before, after = related(tuple(papers)), related(tuple(papers + new))
+    changed = {slug for slug in before if after[slug] != before[slug]}
+    assert changed - {slug for slug in before if new_slugs.intersection(after[slug])}
+
+
 def test_scores_against_a_few_rows_are_those_of_ranking_them_all() -> None:
     """A rebuild scores the rows an edit moved against the others; a clean build scores
     every row against every other: the floats must be the same to the last bit, or
