@@ -5,8 +5,9 @@ fifth of a second to import)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from labdigest.output.lock import build_lock
 from labdigest.output.stage import Stage, staged_output
 from labdigest.progress import Progress
 from labdigest.related import Links
-from labdigest.render import SiteFile, render_site
+from labdigest.render import SiteFile, prepare, render_site, search_records
 from labdigest.report import BuildOptions, BuildReport, timed_stage
 from labdigest.sources import Sources
 
@@ -83,23 +84,20 @@ def _site(
     options, out, config, cache = site.options, site.out, site.config, site.cache
     # Pagefind refuses a site without pages to index: a new site, no digest yet.
     indexing = options.search and bool(library.papers)
-    with build_lock(out), staged_output(out) as stage:
+    with build_lock(out), staged_output(out) as stage, _threads() as threads:
         with timed_stage(
             report, "render", progress, lambda: f"{report.pages} files, {report.kept} unchanged"
         ):
-            rendered = render_site(
-                config,
-                (options.root / "templates").absolute(),
-                library,
-                topic_index,
-                links,
-                cache,
-                stage,
-                progress,
-                site.pool,
-                search_index=indexing,
+            templates = (options.root / "templates").absolute()
+            prepared = prepare(config, templates, library, topic_index, cache, site.pool)
+            records = search_records(prepared)
+            # The search records are known before any page is made: Pagefind indexes
+            # the shards meanwhile (the search line tells how long the build then waited).
+            if indexing:
+                indexed = _index_meanwhile(stage, records, config.language, threads)
+            files = render_site(
+                prepared, links, cache, stage, progress, site.pool, search_index=indexing
             )
-            files = rendered.files
             report.pages = len(files)
             report.kept = sum(isinstance(file, KeptFile) for file in files)
 
@@ -113,8 +111,18 @@ def _site(
             with timed_stage(
                 report, "search", progress, lambda: f"{report.indexed} papers, {made} indexed"
             ):
-                made = _index(stage, rendered.search_records, config.language)
-                report.indexed = len(rendered.search_records)
+                made = indexed()
+                report.indexed = len(records)
+
+
+@contextlib.contextmanager
+def _threads() -> Iterator[ThreadPoolExecutor]:
+    """The threads that wait for Pagefind; after a failure, no shard not yet begun is."""
+    threads = ThreadPoolExecutor(max_workers=search.AT_ONCE)
+    try:
+        yield threads
+    finally:
+        threads.shutdown(wait=True, cancel_futures=True)
 
 
 def _settings(options: BuildOptions) -> SiteConfig:
@@ -138,10 +146,13 @@ def _write(stage: Stage, files: list[SiteFile], progress: Progress) -> None:
             stage.added(file.path, file.entry)
 
 
-def _index(stage: Stage, records: list[tuple[str, str]], language: str) -> int:
+def _index_meanwhile(
+    stage: Stage, records: list[tuple[str, str]], language: str, threads: ThreadPoolExecutor
+) -> Callable[[], int]:
     """The search index of the new site, in shards: a shard whose key is unchanged is
-    kept, the others are made by Pagefind into the stage (a few at a time: each holds
-    its pages in memory). The papers indexed anew."""
+    kept, the others are made by Pagefind into the stage, a few at a time (each holds
+    its pages in memory), by these threads. Returns a function that waits for them and
+    tells how many papers were indexed anew."""
     todo = []
     for shard in search.shards(records, language):
         if stage.holds_folder(shard.folder, shard.key):
@@ -157,9 +168,14 @@ def _index(stage: Stage, records: list[tuple[str, str]], language: str) -> int:
                 f"Pagefind indexed {pages} pages in {shard.folder}, expected {len(shard.records)}"
             )
 
-    with ThreadPoolExecutor(max_workers=search.AT_ONCE) as threads:
-        list(threads.map(make, range(len(todo))))
-    return sum(len(shard.records) for shard, _ in todo)
+    futures = [threads.submit(make, number) for number in range(len(todo))]
+
+    def wait() -> int:
+        for future in futures:
+            future.result()
+        return sum(len(shard.records) for shard, _ in todo)
+
+    return wait
 
 
 def _count(links: dict[str, tuple[str, ...]]) -> int:

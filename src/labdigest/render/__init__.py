@@ -1,6 +1,7 @@
-"""Library → site files. The context (views) is made once; paper pages are rendered on
-every core, while this process renders the lists, feeds and machine files. A file whose
-key is unchanged, and which the live site holds as the last build left it, is kept."""
+"""Library → site files. The context (views) is made once, first (prepare); paper pages
+are rendered on every core, while this process renders the lists, feeds and machine
+files. A file whose key is unchanged, and which the live site holds as the last build
+left it, is kept."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from labdigest.models import KeptFile, Library, OutputFile, SiteConfig, WrittenF
 from labdigest.output.stage import Stage
 from labdigest.progress import Progress
 from labdigest.related import Links
-from labdigest.render.context import code_folder, make_context
+from labdigest.render.context import Context, code_folder, make_context
 from labdigest.render.environment import Renderer, RendererSpec
 from labdigest.render.lists import Lists
 from labdigest.render.machine import MachineFiles
@@ -25,17 +26,38 @@ SiteFile = OutputFile | KeptFile | WrittenFile
 
 
 @dataclass(frozen=True, slots=True)
-class RenderedSite:
-    files: list[SiteFile]
-    # Each paper's search record (slug, record), by date (search.records_in_order).
-    search_records: list[tuple[str, str]]
+class Prepared:
+    """What every page is rendered with: the template environment and the context."""
+
+    renderer: Renderer
+    spec: RendererSpec
+    context: Context
 
 
-def render_site(
+def prepare(
     config: SiteConfig,
     templates: Path,
     library: Library,
     topics: TopicIndex,
+    cache: Cache | None,
+    pool: parallel.Pool,
+) -> Prepared:
+    """The template environment, and every paper's view (with its cards and search
+    record), made or taken from the cache."""
+    spec = RendererSpec(config, templates, code_folder(cache))
+    renderer = Renderer(config, templates, spec.cache_folder)
+    return Prepared(renderer, spec, make_context(renderer, spec, library, topics, cache, pool))
+
+
+def search_records(prepared: Prepared) -> list[tuple[str, str]]:
+    """Each paper's search record (slug, record), by date (search.records_in_order)."""
+    context = prepared.context
+    dates = {paper.slug: paper.date for paper in context.library.papers}
+    return search.records_in_order(context.records, dates)
+
+
+def render_site(
+    prepared: Prepared,
     related: Callable[[], Links],
     cache: Cache | None,
     stage: Stage,
@@ -43,10 +65,8 @@ def render_site(
     pool: parallel.Pool,
     *,
     search_index: bool,
-) -> RenderedSite:
-    spec = RendererSpec(config, templates, code_folder(cache))
-    renderer = Renderer(config, templates, spec.cache_folder)
-    context = make_context(renderer, spec, library, topics, cache, pool)
+) -> list[SiteFile]:
+    renderer, context = prepared.renderer, prepared.context
     # The lists and feeds need no related papers: made while those may still be ranked.
     files: list[SiteFile] = []
     files += Lists(renderer, context, stage.holds).all(search_index)
@@ -54,7 +74,5 @@ def render_site(
     files += machine.all(cache)
     links = related()
     files.append(machine.papers_json(cache, links))
-    pages = paper_files(renderer, spec, context, links, stage, pool, progress)
-    dates = {paper.slug: paper.date for paper in library.papers}
-    records = search.records_in_order(context.records, dates)
-    return RenderedSite([*pages, *files], records)
+    pages = paper_files(renderer, prepared.spec, context, links, stage, pool, progress)
+    return [*pages, *files]
