@@ -148,20 +148,18 @@ class PaperView:
 
 
 class Views(Mapping[str, PaperView]):
-    """slug → PaperView, each kept as its pickle until something asks for it: a rebuild
-    after an edit shows a few hundred of 10,000 views."""
+    """slug → PaperView, each kept as its pickle and unpickled when something asks for
+    it, not held after: a rebuild after an edit shows a few hundred of 10,000 views, and
+    a clean build's e-mails and feeds show each view once or twice (all 10,000 held
+    would take a hundred MB)."""
 
-    __slots__ = ("_loaded", "_stored")
+    __slots__ = ("_stored",)
 
     def __init__(self, stored: dict[str, bytes]):
         self._stored = stored
-        self._loaded: dict[str, PaperView] = {}
 
     def __getitem__(self, slug: str) -> PaperView:
-        view = self._loaded.get(slug)
-        if view is None:
-            view = self._loaded[slug] = pickle.loads(self._stored[slug])
-        return cast(PaperView, view)
+        return cast(PaperView, pickle.loads(self._stored[slug]))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._stored)

@@ -173,7 +173,7 @@ def make_view(maker: ViewMaker, inputs: ViewInputs) -> MadeView:
     view = paper_view(maker, inputs)
     stored = pickle.dumps(view, protocol=5)
     bib_key = hashlib.sha1(view.bibtex.encode("utf-8")).hexdigest()
-    cards = (str(renderer.card(view, "h3")), str(renderer.card(view, "h2")))
+    cards = (renderer.card(view, "h3"), renderer.card(view, "h2"))
     record = renderer.render_template("search-record.html", {"paper": view})
     key = hashlib.sha1(stored).hexdigest()
     return MadeView(stored, key, bib_key, view.has_member, record, cards, view.bibtex)

@@ -86,8 +86,10 @@ class Renderer:
         return self._cards[key]
 
     def know_card(self, slug: str, heading: str, card: str) -> None:
-        """A paper's card, rendered where its view was made."""
-        self._cards[(slug, heading, None, False)] = Markup(card)
+        """A paper's card, rendered where its view was made (as Markup: not copied)."""
+        self._cards[(slug, heading, None, False)] = (
+            card if isinstance(card, Markup) else Markup(card)
+        )
 
     def cards(self, papers: Sequence[PaperView], heading: str = "h3") -> Markup:
         """The cards of a list of papers, each in a list item (a listed view is not even
