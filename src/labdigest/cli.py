@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -275,12 +276,13 @@ def _build(args: argparse.Namespace, progress: Progress) -> int:
         search=not args.no_search,
         strict=args.strict,
     )
+    started = time.perf_counter()
     report = build(options, progress)
+    total = time.perf_counter() - started  # (the related line's wait is within render's)
     for warning in report.warnings:
         print(f"labdigest: warning: {warning}", file=sys.stderr)
     if progress.verbosity >= NORMAL:
         topics = ", ".join(f"{slug} {count}" for slug, count in report.topics.items())
-        total = sum(report.seconds.values())
         if report.unchanged:
             print(f"nothing changed since the last build of {report.papers} papers")
         else:
