@@ -48,18 +48,28 @@ def write_atomic(path: Path | str, data: bytes) -> None:
         raise
 
 
-def write_new(folder: str, relative: str, data: bytes, key: str | None) -> Entry:
+def write_new(stage: str, relative: str, data: bytes, key: str | None, flat: bool) -> Entry:
     """Write a file of the site into the staging folder (nothing else writes there, so a
     plain write is whole once the build completes); returns its manifest entry."""
-    target = os.path.join(folder, *safe_relative(relative).split("/"))
+    target = staged_file(stage, relative, flat)
     parent = os.path.dirname(target)
-    if not os.path.isdir(parent):
+    if not flat and not os.path.isdir(parent):
         os.makedirs(parent, exist_ok=True)
     with open(target, "wb") as stream:
         stream.write(data)
         stream.flush()  # (the size and time are the file's once all is written)
         stat = os.fstat(stream.fileno())
     return Entry(sha1(data), stat.st_size, stat.st_mtime_ns, key)
+
+
+def staged_file(stage: str, relative: str, flat: bool) -> str:
+    """Where the stage holds the site's file `relative`: at that path, when the stage
+    becomes the site whole (a first build), else under a name of its own at the top (its
+    files are moved into place one by one: no folders to make in the stage and remove)."""
+    relative = safe_relative(relative)
+    if flat:
+        return os.path.join(stage, hashlib.sha1(relative.encode("utf-8")).hexdigest())
+    return os.path.join(stage, *relative.split("/"))
 
 
 def sha1(data: bytes) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from labdigest.errors import LabdigestError
 from labdigest.models import OutputFile
-from labdigest.output.files import Entry, safe_relative, sha1, write_new
+from labdigest.output.files import Entry, safe_relative, sha1, staged_file, write_new
 from labdigest.output.manifest import Manifest, made_by_labdigest
 
 STAGE_MARK = ".stage-"
@@ -30,6 +30,7 @@ class Stage:
     path: Path
     out: Path
     live: Manifest  # what the live site holds, as the last build recorded it
+    flat: bool  # files staged under names of their own (see files.staged_file)
     manifest: Manifest = field(default_factory=Manifest)
     written: set[str] = field(default_factory=set)  # files of the stage, to move into place
     written_folders: set[str] = field(default_factory=set)  # folders of the stage, likewise
@@ -48,7 +49,7 @@ class Stage:
         """One file of the site, written into the stage."""
         path = safe_relative(file.path)
         if not self._same_as_live(path, sha1(file.content), file.key):
-            self.added(path, write_new(str(self.path), path, file.content, file.key))
+            self.added(path, write_new(str(self.path), path, file.content, file.key, self.flat))
 
     def added(self, path: str, entry: Entry) -> None:
         """A file written into the stage (by add, or by a worker process). If the live
@@ -100,7 +101,9 @@ def staged_output(out: Path) -> Iterator[Stage]:
     out = out.absolute()
     _clear_leftovers(out)
     live = Manifest.load(out) if out.is_dir() else Manifest()
-    stage = Stage(out.parent / f".{out.name}{STAGE_MARK}{secrets.token_hex(4)}", out, live)
+    path = out.parent / f".{out.name}{STAGE_MARK}{secrets.token_hex(4)}"
+    # (a first build renames the stage into place: it holds the site's folders)
+    stage = Stage(path, out, live, flat=out.exists())
     stage.path.mkdir(parents=True)
     try:
         yield stage
@@ -111,7 +114,7 @@ def staged_output(out: Path) -> Iterator[Stage]:
 
 def _apply(stage: Stage) -> None:
     out, manifest = stage.out, stage.manifest
-    if not out.exists():  # a first build: the stage holds the whole site
+    if not stage.flat:  # a first build: the stage holds the whole site
         os.rename(stage.path, out)
         manifest.save(out)
         return
@@ -120,7 +123,7 @@ def _apply(stage: Stage) -> None:
     for folder in sorted(stage.written_folders):
         _replace_folder(stage.path / folder, out / folder)
     for path in sorted(stage.written):
-        _move(stage.path / path, out / path)
+        _move(Path(staged_file(str(stage.path), path, True)), out / path)
     _remove_stale(out, manifest)
     manifest.save(out)
 

@@ -28,6 +28,7 @@ class PageCommon:
 
     renderer: RendererSpec
     stage: str  # the staging folder
+    flat: bool  # its files under names of their own (Stage.flat)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ def paper_files(
         else:
             tasks.append(_task(context, slug, page_key, bib_key, navs[slug], related))
     written = pool.map(
-        functools.partial(render_paper, PageCommon(spec, str(stage.path))),
+        functools.partial(render_paper, PageCommon(spec, str(stage.path), stage.flat)),
         tasks,
         lambda done, total: progress.advance("render", done, total),
     )
@@ -131,8 +132,10 @@ def render_paper(common: PageCommon, task: PaperTask) -> tuple[WrittenFile, Writ
     page = renderer.render_page(page_path, "paper.html", values)
     bib = view.bibtex.encode("utf-8")
     return (
-        WrittenFile(page_path, write_new(common.stage, page_path, page, task.page_key)),
-        WrittenFile(bib_path, write_new(common.stage, bib_path, bib, task.bib_key)),
+        WrittenFile(
+            page_path, write_new(common.stage, page_path, page, task.page_key, common.flat)
+        ),
+        WrittenFile(bib_path, write_new(common.stage, bib_path, bib, task.bib_key, common.flat)),
     )
 
 
