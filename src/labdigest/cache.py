@@ -10,7 +10,7 @@ import hashlib
 import pickle
 import shutil
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,32 +59,36 @@ class Cache:
             folder.mkdir(parents=True)
         return folder
 
-    def load_entries(self, name: str, key: object) -> dict[str, Any]:
-        """The entries stored under `name` for this `key`, from every shard that is
-        readable and current (the others' entries are simply missing)."""
-        entries: dict[str, Any] = {}
-        for shard in range(SHARDS):
-            part = self.load(f"{name}.{shard:02d}", key)
+    def load_entries(self, name: str, key: object) -> dict[str, tuple[str, Any]]:
+        """The entries stored under `name` for this `key`, each with the shard it is in,
+        from every shard that is readable and current (the others' entries are simply
+        missing)."""
+        entries: dict[str, tuple[str, Any]] = {}
+        for path in sorted(self.folder.glob(f"{name}.*.pickle")):
+            shard = path.name[len(name) + 1 : -len(".pickle")]
+            part = self.load(f"{name}.{shard}", key)
             if isinstance(part, dict):
-                entries.update(part)
+                entries.update((item, (shard, value)) for item, value in part.items())
+            else:  # stale (another version, other settings): of no use to any build
+                path.unlink(missing_ok=True)
         return entries
 
-    def store_entries(
-        self, name: str, key: object, entries: dict[str, Any], changed: Iterable[str]
-    ) -> None:
-        """Store `entries`, rewriting only the shards that hold a changed (made, or
-        dropped) id: after an edit to one paper, one sixteenth of the cache is written."""
-        parts: dict[int, dict[str, Any]] = {_shard(item): {} for item in changed}
-        for item, value in entries.items():
-            part = parts.get(_shard(item))
-            if part is not None:
-                part[item] = value
+    def store_shards(self, name: str, key: object, parts: dict[str, dict[str, Any]]) -> None:
+        """Store these shards of `name` whole (an empty one is removed)."""
         for shard, part in parts.items():
-            self.store(f"{name}.{shard:02d}", key, part)
+            if part:
+                self.store(f"{name}.{shard}", key, part)
+            else:
+                (self.folder / f"{name}.{shard}.pickle").unlink(missing_ok=True)
 
 
-def _shard(item: str) -> int:
-    return zlib.crc32(item.encode("utf-8")) % SHARDS
+def shard_of(item: str, group: str | None) -> str:
+    """The shard an item's entry is kept in: a column by the item, and a row by its group
+    (a paper's date) where it has one, so that a new digest's papers, all of one date,
+    rewrite one row of shards rather than every shard."""
+    column = zlib.crc32(item.encode("utf-8")) % SHARDS
+    row = 0 if group is None else zlib.crc32(group.encode("utf-8")) % SHARDS
+    return f"{row:x}{column:x}"
 
 
 def text_key(*parts: str) -> str:
@@ -97,20 +101,31 @@ def per_item(
     key: object,
     inputs: Mapping[str, object],
     compute: Callable[[list[str]], list[T]],
+    groups: Mapping[str, str] | None = None,
 ) -> dict[str, T]:
     """{id: value} for every id of `inputs` (id → what stands for the inputs of its value:
     a digest, a file's size and time), in the order of `inputs`: values whose stand-in is
     unchanged come from the cache, compute(ids) makes the rest, and the shards holding
-    anything made or dropped are stored again."""
-    known: dict[str, tuple[object, T]] = cache.load_entries(name, key) if cache else {}
+    anything made, dropped or moved are stored again. groups: id → its group (shard_of)."""
+    known: dict[str, tuple[str, tuple[object, T]]] = cache.load_entries(name, key) if cache else {}
     stale = [
-        item for item, digest in inputs.items() if item not in known or known[item][0] != digest
+        item for item, digest in inputs.items() if item not in known or known[item][1][0] != digest
     ]
     made = dict(zip(stale, compute(stale), strict=True))
     entries = {
-        item: (digest, made[item]) if item in made else known[item]
+        item: (digest, made[item]) if item in made else known[item][1]
         for item, digest in inputs.items()
     }
     if cache is not None:
-        cache.store_entries(name, key, entries, [*made, *(set(known) - set(entries))])
+        shards = {item: shard_of(item, groups[item] if groups else None) for item in entries}
+        touched = {shards[item] for item in made}
+        for item, (shard, _) in known.items():
+            if shards.get(item) != shard:  # dropped, or now in another shard
+                touched.update([shard, shards[item]] if item in shards else [shard])
+        parts: dict[str, dict[str, Any]] = {shard: {} for shard in touched}
+        for item, entry in entries.items():
+            part = parts.get(shards[item])
+            if part is not None:
+                part[item] = entry
+        cache.store_shards(name, key, parts)
     return {item: value for item, (_, value) in entries.items()}

@@ -137,7 +137,12 @@ def make_context(
         return pool.map(functools.partial(make_view, maker), [inputs(by_slug[s]) for s in slugs])
 
     made = per_item(
-        cache, "views", build_key, {p.slug: input_key(p) for p in library.papers}, make_views
+        cache,
+        "views",
+        build_key,
+        {p.slug: input_key(p) for p in library.papers},
+        make_views,
+        groups={p.slug: p.date for p in library.papers},
     )
     papers = Views({slug: entry.stored for slug, entry in made.items()})
     cards = {slug: entry.cards for slug, entry in made.items()}

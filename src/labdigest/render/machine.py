@@ -122,6 +122,7 @@ class MachineFiles:
                 for p in context.library.papers
             },
             lambda slugs: [feeds.papers_json_line(self.record(slug, related)) for slug in slugs],
+            groups={p.slug: p.date for p in context.library.papers},
         )
         return OutputFile("papers.json", feeds.papers_json(list(lines.values())))
 
