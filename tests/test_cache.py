@@ -42,14 +42,10 @@ def test_a_new_group_rewrites_only_its_own_shards(tmp_path: Path) -> None:
     changed = (old | new) | {"paper-3": "v2"}
     del changed["paper-4"]
     computed.clear()
-    assert per_item(cache, "views", "k", changed, compute, dates) == {
-        i: i.upper() for i in changed
-    }
+    assert per_item(cache, "views", "k", changed, compute, dates) == {i: i.upper() for i in changed}
     assert computed == ["paper-3"]
     computed.clear()
-    assert per_item(cache, "views", "k", changed, compute, dates) == {
-        i: i.upper() for i in changed
-    }
+    assert per_item(cache, "views", "k", changed, compute, dates) == {i: i.upper() for i in changed}
     assert computed == []  # nothing stale left behind, nothing recomputed
     holding = [
         name

@@ -3,7 +3,8 @@ maintainer does (edits to front matter, bodies, templates, assets and settings; 
 deleted; digests ingested, again; search and the base URL switched) and, after each
 step, the site rebuilt in place must be, file for file, the site a clean build of the
 same inputs makes in a new folder with no cache. On the small fixture site of
-tests/data/site/, and on 1,500 papers, where the stages run on worker processes."""
+tests/data/site/, and on 2,052 papers, where the stages run on worker processes and
+related papers' terms are weighed by the oldest 2,048 (ranking.IDF_OVER_ALL_BELOW)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ SETTINGS_EDITS = {
 
 
 class Maintainer(RuleBasedStateMachine):
-    copies = 1  # each fixture paper this many times (1,500 papers: see LargeMaintainer)
+    copies = 1  # each fixture paper this many times (2,052 papers: see LargeMaintainer)
     # Papers in a settled and in a recent search shard: small, for the 9 papers to make
     # several shards, some kept and some made again from one step to the next.
     shards: tuple[int, int] | None = (4, 2)
@@ -187,7 +188,7 @@ def stable_tree(folder: Path) -> dict[str, bytes]:
 
 
 class LargeMaintainer(Maintainer):
-    copies = 167  # 9 papers a copy: 1,503 papers
+    copies = 228  # 9 papers a copy: 2,052 papers, a new digest's not among the oldest 2,048
     shards = None  # as built: three recent shards and the newest papers
     idf_over_all_below = None  # (ranked in a worker process, which has its own)
 

@@ -20,6 +20,7 @@ from pybtex.database import parse_string
 from conftest import EXAMPLE, REPO, add_front_matter, build_site, copy_site
 from labdigest import content, feeds
 from labdigest.ingest import ingest
+from labdigest.models import Paper
 from labdigest.related import related
 from labdigest.topics import paper_text_key
 
@@ -70,7 +71,6 @@ def test_related_papers_after_edits_equal_a_clean_ranking(
 
     from labdigest import ranking
     from labdigest.cache import Cache
-    from labdigest.models import Paper
 
     papers = sorted(content.load_papers(EXAMPLE / "content"), key=lambda p: p.slug)
     cache = Cache(tmp_path)
@@ -157,6 +157,43 @@ def test_a_new_digest_changes_only_the_related_lists_its_papers_enter(
     before, after = related(tuple(papers)), related(tuple(papers + new))
     changed = {slug for slug in before if after[slug] != before[slug]}
     assert changed - {slug for slug in before if new_slugs.intersection(after[slug])}
+
+
+def test_a_new_digest_past_2048_papers_is_ranked_incrementally_as_a_clean_ranking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the shipped settings: 2,144 papers (the example's, 32 times over with other
+    titles), then a 67-paper digest of a later date. The rebuild re-ranks from the cached
+    ranking, not from nothing, and lists exactly what ranking from nothing lists."""
+    import dataclasses
+
+    from labdigest import ranking
+    from labdigest.cache import Cache
+
+    example = content.load_papers(EXAMPLE / "content")
+    words = ["quokka", "lidar", "sparse", "tiling", "echo", "prism", "basin", "fjord"]
+
+    def copies(number: int, date: str) -> list[Paper]:
+        return [
+            dataclasses.replace(
+                p,
+                slug=f"{p.slug}-{date}-{number}",
+                title=f"{p.title} {words[number % 8]} {words[(number // 8) % 8]}",
+                date=date,
+            )
+            for p in example
+        ]
+
+    papers = [p for number in range(32) for p in copies(number, "2026-03-11")]
+    cache = Cache(tmp_path)
+    related(tuple(papers), cache=cache)
+    from_nothing = []
+    real_rank = ranking.rank
+    monkeypatch.setattr(ranking, "rank", lambda *a: from_nothing.append(1) or real_rank(*a))
+    papers += copies(40, "2026-03-12")
+    incremental = related(tuple(papers), cache=cache)
+    assert not from_nothing, "the new digest was ranked from nothing"
+    assert incremental == related(tuple(papers))
 
 
 def test_scores_against_a_few_rows_are_those_of_ranking_them_all() -> None:
