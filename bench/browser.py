@@ -30,7 +30,6 @@ document.documentElement.dataset.firstResultsMs = String(Math.round(performance.
 """
 
 
-
 def search_timings(public: Path) -> dict[str, str]:
     """The search page's and the bare API's median first-result time and bytes."""
     if not CHROMIUM.exists():

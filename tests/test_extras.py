@@ -699,9 +699,7 @@ def each_example_page(
 
 @pytest.mark.browser
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_no_accessibility_violations(
-    browser: Any, example_public: Path, scheme: str
-) -> None:
+def test_no_accessibility_violations(browser: Any, example_public: Path, scheme: str) -> None:
     if not AXE.is_file():
         message = f"axe-core is missing at {AXE} (make test installs it with npm)"
         if os.environ.get("CI"):

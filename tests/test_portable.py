@@ -31,6 +31,7 @@ multiprocessing.set_start_method("spawn", force=True)
 multiprocessing.get_all_start_methods = lambda: ["spawn"]
 """
 
+
 @pytest.fixture(scope="module")
 def portable_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("without-posix")

@@ -91,7 +91,7 @@ def test_the_index_holds_each_papers_own_text_not_its_pages_related_papers(
     holds its title and abstract, its topics as filters, and not the titles of the
     related papers its page lists (a search for them would find it too)."""
     texts = [
-        json.loads(gzip.decompress(p.read_bytes())[len(b"pagefind_dcd"):])
+        json.loads(gzip.decompress(p.read_bytes())[len(b"pagefind_dcd") :])
         for p in (example_public / "pagefind/1/fragment").iterdir()
     ]
     fragment = next(t for t in texts if t["meta"]["title"] == DEPTHMASTER_TITLE)
@@ -102,7 +102,9 @@ def test_the_index_holds_each_papers_own_text_not_its_pages_related_papers(
     page = (example_public / fragment["meta"]["path"] / "index.html").read_text("utf-8")
     related = re.findall(r'<h3 class="card-title"><a [^>]*>([^<]+)</a>', page)
     assert related and not any(title in fragment["content"] for title in related)
-    assert not [p for p in example_public.rglob("*.html") if "data-pagefind" in p.read_text("utf-8")]
+    assert not [
+        p for p in example_public.rglob("*.html") if "data-pagefind" in p.read_text("utf-8")
+    ]
 
 
 def test_the_server_lets_browsers_unpack_pagefinds_chunks(example_public: Path) -> None:

@@ -83,7 +83,9 @@ def test_show_more_moves_the_focus_to_the_first_new_result(browser: Any, url: st
     page.keyboard.press("Enter")
     wait_until(page, "document.querySelectorAll('#search-results li.result').length > 10")
     eleventh = page.locator("#search-results li.result").nth(10).locator("a")
-    assert page.evaluate("document.activeElement.getAttribute('href')") == eleventh.get_attribute("href")
+    assert page.evaluate("document.activeElement.getAttribute('href')") == eleventh.get_attribute(
+        "href"
+    )
     context.close()
 
 

@@ -87,6 +87,7 @@ def grown_digests(root: Path, papers: int) -> None:
         - {w for t in titles for w in re.findall(r"\S+", t) if w.lower().startswith(known)}
     )
     words = [w for w in words if not any(k in w.lower() for k in known)]
+
     # Each abstract is about one of the example's papers: its words drawn mostly from that
     # paper's abstract, some from all of them (reused whole sentences would make papers
     # that tie by the hundred; words drawn from one pool, papers all alike).
@@ -289,9 +290,7 @@ def test_a_new_digest_reindexes_only_the_newest_shard(site: Path, small_shards: 
     assert search.indexed_pages(public / "pagefind/4") == 8
 
 
-def test_a_change_every_record_shows_reindexes_every_shard(
-    site: Path, small_shards: None
-) -> None:
+def test_a_change_every_record_shows_reindexes_every_shard(site: Path, small_shards: None) -> None:
     """What every paper's record shows changed (here its template): every shard is
     made again, and the search finds the new text."""
     public = build_site(site)

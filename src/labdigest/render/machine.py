@@ -161,4 +161,3 @@ def assets(templates: Path) -> Iterator[OutputFile]:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 yield OutputFile(f"assets/{path.relative_to(folder).as_posix()}", path.read_bytes())
-
