@@ -565,6 +565,36 @@ def test_a_failed_build_leaves_the_live_site_intact(site: Path) -> None:
     assert not list(site.glob(".public.stage-*"))
 
 
+def test_a_build_failing_while_pagefind_indexes_leaves_the_live_site_and_index(
+    site: Path,
+) -> None:
+    """Pagefind indexes the shards while the pages render: when a template fails
+    meanwhile, the live site and its search index stay as they were, nothing of the
+    failed build is left beside them, and the next build indexes the new records."""
+    from labdigest.build import BuildOptions, build
+
+    options = BuildOptions(config_path=site / "site.toml", search=True)
+    build(options)
+    live = tree_bytes(site / "public")
+    record = site / "templates/search-record.html"
+    record.write_text(record.read_text("utf-8").replace("</main>", "<p>Wombat</p></main>"))
+    topic = site / "templates/topic.html"
+    good_topic = topic.read_text("utf-8")
+    topic.write_text(good_topic + "{% if %}\n", "utf-8")
+    with pytest.raises(LabdigestError, match=r"topic\.html"):
+        build(options)
+    assert tree_bytes(site / "public") == live
+    assert not list(site.glob(".public.*-*"))  # no stage, no folder set aside
+    topic.write_text(good_topic, "utf-8")
+    build(options)
+    index = {
+        path: data for path, data in tree_bytes(site / "public").items() if "pagefind/" in path
+    }
+    assert index and index.items().isdisjoint(
+        (path, data) for path, data in live.items() if path.endswith(".pf_fragment")
+    )  # every paper's fragment made anew, with the new record
+
+
 def test_a_large_site_rendered_on_several_cores_equals_a_single_core_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
