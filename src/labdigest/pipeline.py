@@ -90,10 +90,10 @@ def _site(
         ):
             templates = (options.root / "templates").absolute()
             prepared = prepare(config, templates, library, topic_index, cache, site.pool)
-            records = search_records(prepared)
             # The search records are known before any page is made: Pagefind indexes
             # the shards meanwhile (the search line tells how long the build then waited).
             if indexing:
+                records = search_records(prepared)
                 indexed = _index_meanwhile(stage, records, config.language, threads)
             files = render_site(
                 prepared, links, cache, stage, progress, site.pool, search_index=indexing

@@ -123,7 +123,7 @@ def _apply(stage: Stage) -> None:
     for folder in sorted(stage.written_folders):
         _replace_folder(stage.path / folder, out / folder)
     for path in sorted(stage.written):
-        _move(Path(staged_file(str(stage.path), path, True)), out / path)
+        _move(Path(staged_file(str(stage.path), path, stage.flat)), out / path)
     _remove_stale(out, manifest)
     manifest.save(out)
 

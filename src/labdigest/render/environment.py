@@ -85,11 +85,9 @@ class Renderer:
             self._cards[key] = Markup(self.render_template("_card.html", context))
         return self._cards[key]
 
-    def know_card(self, slug: str, heading: str, card: str) -> None:
-        """A paper's card, rendered where its view was made (as Markup: not copied)."""
-        self._cards[(slug, heading, None, False)] = (
-            card if isinstance(card, Markup) else Markup(card)
-        )
+    def know_card(self, slug: str, heading: str, card: Markup) -> None:
+        """A paper's card, rendered where its view was made."""
+        self._cards[(slug, heading, None, False)] = card
 
     def cards(self, papers: Sequence[PaperView], heading: str = "h3") -> Markup:
         """The cards of a list of papers, each in a list item (a listed view is not even
