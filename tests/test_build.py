@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from conftest import add_front_matter, build_site, copy_site, tree_bytes
+from labdigest import parallel
 from labdigest.cli import main
 from labdigest.errors import ContentError, TemplateError
 from labdigest.ingest import ingest
@@ -242,6 +244,29 @@ def test_template_errors_name_template_and_line(site: Path) -> None:
         build_site(site, search=False)
     assert str(error.value) == f"{template}:2: not UTF-8 text (invalid continuation byte)"
     assert tree_bytes(site / "public") == before
+
+
+@pytest.mark.parametrize("in_workers", [False, True])
+def test_a_failing_expression_in_a_template_names_template_and_line(
+    site: Path, in_workers: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not only Jinja's own errors: 1/0, or a filter given what it cannot take (a
+    maintainer's slip), is an error naming the template's line, not a traceback, whether
+    the page was rendered here or by a worker process."""
+    monkeypatch.setattr(parallel, "force", in_workers)
+    build_site(site, search=False)
+    before = tree_bytes(site / "public")
+    card = site / "templates/_card.html"
+    lines = card.read_text(encoding="utf-8").splitlines()
+    lines[1] += "{{ paper.title | sum }}"
+    card.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(TemplateError) as error:
+        build_site(site, search=False)
+    assert str(error.value) == (
+        f"{card}:2: TypeError: unsupported operand type(s) for +: 'int' and 'str'"
+    )
+    assert tree_bytes(site / "public") == before
+    assert not multiprocessing.active_children()  # the failed build's workers are gone
 
 
 def test_cli_build_reports_path_and_line_without_traceback(

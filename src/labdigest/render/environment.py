@@ -19,7 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from labdigest import fingerprint
-from labdigest.errors import TemplateError
+from labdigest.errors import LabdigestError, TemplateError
 from labdigest.models import SiteConfig
 from labdigest.urls import Site
 from labdigest.views import PLAIN_VIEWS, DigestView, PaperView, ViewList
@@ -69,6 +69,11 @@ class Renderer:
         except jinja2.TemplateError as error:
             path, line = _template_position(sys.exc_info()[2], self.templates_dir, name)
             raise TemplateError(error.message or str(error), path, line) from None
+        except LabdigestError:
+            raise  # a nested template's error, already placed
+        except Exception as error:  # an expression failing: 1/0, a filter given a number
+            path, line = _template_position(sys.exc_info()[2], self.templates_dir, name)
+            raise TemplateError(f"{type(error).__name__}: {error}", path, line) from None
 
     def card(
         self,
