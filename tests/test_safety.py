@@ -3,6 +3,7 @@ builds at once do not mix, and the same content builds the same bytes."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -392,6 +393,12 @@ def test_what_no_build_made_is_gone_from_the_next_one(site: Path, tmp_path: Path
     (public / "old-section/deep/page.html").write_text("x")
     (public / "papers/a-later-paper").mkdir()  # made by hand before the paper exists
     (public / "papers/a-later-paper/draft.html").write_text("x")
+    # A link to a folder outside: the link goes, never what it leads to.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("mine", "utf-8")
+    with contextlib.suppress(OSError):  # (Windows allows links to administrators only)
+        (public / "papers/linked").symlink_to(outside, target_is_directory=True)
     # An untouched paper's page and BibTeX, changed by hand (one as long as it was).
     other = public / "papers/foundpose-unseen-object-pose-estimation-with-foundation-features"
     (other / "index.html").write_text("defaced", "utf-8")
@@ -399,6 +406,8 @@ def test_what_no_build_made_is_gone_from_the_next_one(site: Path, tmp_path: Path
     (other / "cite.bib").write_bytes(bib.replace(b"@misc", b"@book"))
     edit_and_build("\nThree.\n")
     assert tree_bytes(public) == clean_copy_build(site, tmp_path / "three")  # no pagefind/
+    assert not (public / "papers/linked").is_symlink()
+    assert (outside / "keep.txt").read_text("utf-8") == "mine"
     later = paper.read_text("utf-8").replace(
         "title: Towards Exact Computation of Inductive Bias", "title: A Later Paper"
     )

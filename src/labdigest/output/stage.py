@@ -2,7 +2,9 @@
 complete are its files moved into place (each by one rename); a build that fails before
 then leaves the live site as it was. A file whose key is unchanged, and which is still
 as the last build left it, is not written at all: the live site keeps it. What the new
-site no longer holds is then deleted, a file dropped in by hand included."""
+site no longer holds is then deleted, a file dropped in by hand included: the live site's
+folders are listed by a thread while the build renders (a large site has a folder per
+paper, and listing them all takes seconds)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import contextlib
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +35,7 @@ class Stage:
     out: Path
     live: Manifest  # what the live site holds, as the last build recorded it
     flat: bool  # files staged under names of their own (see files.staged_file)
+    listing: Listing | None = None  # the live site's folders, listed meanwhile
     manifest: Manifest = field(default_factory=Manifest)
     written: set[str] = field(default_factory=set)  # files of the stage, to move into place
     written_folders: set[str] = field(default_factory=set)  # folders of the stage, likewise
@@ -105,10 +110,14 @@ def staged_output(out: Path) -> Iterator[Stage]:
     # (a first build renames the stage into place: it holds the site's folders)
     stage = Stage(path, out, live, flat=out.exists())
     stage.path.mkdir(parents=True)
+    if stage.flat:
+        stage.listing = Listing(out, skip=set(live.folders))
     try:
         yield stage
         _apply(stage)
     finally:
+        if stage.listing is not None:
+            stage.listing.stop()
         shutil.rmtree(stage.path, ignore_errors=True)
 
 
@@ -124,7 +133,8 @@ def _apply(stage: Stage) -> None:
         _replace_folder(stage.path / folder, out / folder)
     for path in sorted(stage.written):
         _move(Path(staged_file(str(stage.path), path, stage.flat)), out / path)
-    _remove_stale(out, manifest)
+    assert stage.listing is not None  # (a rebuild's stage lists the live site)
+    _remove_stale(out, manifest, stage.listing.result())
     manifest.save(out)
 
 
@@ -161,33 +171,97 @@ def _make_folder(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
 
 
-def _remove_stale(out: Path, manifest: Manifest) -> None:
+class Listing:
+    """The files and subfolders of every folder of the live site, listed by a thread of
+    its own from when the build starts (the build holds the lock: nothing else writes
+    there meanwhile). Folders in `skip` (search bundles, replaced whole) are not entered."""
+
+    def __init__(self, out: Path, skip: set[str]):
+        self._stopped = threading.Event()
+        self._future: Future[Folders] = Future()
+        self._thread = threading.Thread(target=self._run, args=(str(out), skip), daemon=True)
+        self._thread.start()
+
+    def _run(self, out: str, skip: set[str]) -> None:
+        try:
+            self._future.set_result(list_folders(out, skip, self._stopped))
+        except BaseException as error:  # handed to the build, which raises it
+            self._future.set_exception(error)
+
+    def result(self) -> Folders:
+        return self._future.result()
+
+    def stop(self) -> None:
+        """Stop listing (a failed build needs none) and wait for the thread."""
+        self._stopped.set()
+        self._thread.join()
+
+
+# folder ("" for the top, else "a/b") → (its files, its subfolders), names only
+Folders = dict[str, tuple[list[str], list[str]]]
+
+
+def list_folders(
+    out: str, skip: set[str], stopped: threading.Event | None = None, top: str = ""
+) -> Folders:
+    """What `out` holds (in its folder `top`), folder by folder; a symbolic link counts as
+    a file (it is removed, never followed), a folder that cannot be read as empty."""
+    found: Folders = {}
+    pending = [top]
+    while pending and not (stopped and stopped.is_set()):
+        folder = pending.pop()
+        files, subfolders = [], []
+        try:
+            with os.scandir(os.path.join(out, folder) if folder else out) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        subfolders.append(entry.name)
+                    else:
+                        files.append(entry.name)
+        except OSError:
+            continue
+        found[folder] = (files, subfolders)
+        prefix = folder + "/" if folder else ""
+        pending.extend(prefix + name for name in subfolders if prefix + name not in skip)
+    return found
+
+
+def _remove_stale(out: Path, manifest: Manifest, listing: Folders) -> None:
     """Delete what the new site does not hold: a folder none of its files is in goes
-    whole, and in the others every file it does not list."""
+    whole, and in the others every file it does not list. The listing was made before
+    the build moved its files in (they are the new site's own)."""
     ours = {""}
     for path in [*manifest.files, *(folder + "/" for folder in manifest.folders)]:
         folder = path.rpartition("/")[0]
         while folder not in ours:
             ours.add(folder)
             folder = folder.rpartition("/")[0]
-    root = len(str(out)) + 1
-    for directory, folders, names in os.walk(out):
-        prefix = directory[root:].replace(os.sep, "/") + "/" if len(directory) >= root else ""
-        for name in list(folders):
-            if prefix + name in manifest.folders:
-                folders.remove(name)  # replaced whole, not file by file
-            elif prefix + name not in ours:
-                folders.remove(name)
-                _remove(os.path.join(directory, name))
-        for name in names:
-            if prefix + name not in manifest.files:
-                os.unlink(os.path.join(directory, name))
+    pending = [""]
+    while pending:
+        folder = pending.pop()
+        if folder not in listing:  # (entered by no listing: a search bundle once)
+            listing.update(list_folders(str(out), set(manifest.folders), top=folder))
+        files, subfolders = listing.get(folder, ([], []))
+        prefix = folder + "/" if folder else ""
+        for name in subfolders:
+            path = prefix + name
+            if path in manifest.folders or path in manifest.files:
+                continue  # replaced whole, or a file of the new site now
+            if path in ours:
+                pending.append(path)
+            else:
+                _remove(os.path.join(out, path))
+        for name in files:
+            path = prefix + name
+            if path not in manifest.files and path not in ours:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(out, path))
 
 
 def _remove(path: str) -> None:
     if os.path.islink(path):
         os.unlink(path)
-    else:
+    elif os.path.isdir(path):
         shutil.rmtree(path)
 
 
