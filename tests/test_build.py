@@ -340,49 +340,117 @@ def test_python_dash_m_and_help_work() -> None:
     assert "ingest" in result.stdout and "build" in result.stdout and "serve" in result.stdout
 
 
+def list_cards(page: Path) -> list[str]:
+    return list_cards_of(page.read_bytes())
+
+
+def list_cards_of(html: bytes) -> list[str]:
+    soup = BeautifulSoup(html, "html.parser")
+    return [a["href"] for a in soup.select(".paper-list .card-title a")]
+
+
+def followed(public: Path, first: Path) -> list[Path]:
+    """The pages of a list, from its first by each page's link to the next, each of
+    whose link back leads to the page before."""
+    pages = [first]
+    while (
+        following := BeautifulSoup(pages[-1].read_bytes(), "html.parser").select_one("a[rel=next]")
+    ) is not None:
+        pages.append(resolve(public, "/", following["href"]))
+        back = BeautifulSoup(pages[-1].read_bytes(), "html.parser").select_one("a[rel=prev]")
+        assert resolve(public, "/", back["href"]) == pages[-2]
+    return pages
+
+
 def test_long_lists_are_split_into_linked_pages_that_hold_the_whole_list(site: Path) -> None:
-    """A topic's or a digest's list is split into pages (/page/2/ and on) linked by
-    previous and next: followed from the first page they hold the whole list, in order,
-    numbered on from page to page, and the sitemap lists every page."""
+    """A digest's list is split into pages (/page/2/ and on), a topic's into its own page
+    of its newest papers and archive pages numbered from the oldest (/page/1/ holds the
+    oldest). Followed from the first page by their links, the pages hold the whole list
+    in order, and the sitemap lists every page."""
     whole = build_site(site, out=site / "whole", search=False)
     settings = site / "site.toml"
     settings.write_text(settings.read_text("utf-8").replace("per_page = 100", "per_page = 10"))
     public = build_site(site, search=False)
+    sitemap = (public / "sitemap.xml").read_text("utf-8")
 
-    def cards(page: Path) -> list[str]:
+    digest = "digests/hf-papers-mar-11/"
+    expected = list_cards(whole / digest / "index.html")
+    pages = followed(public, public / digest / "index.html")
+    assert [list_cards(page) for page in pages] == [
+        expected[start : start + 10] for start in range(0, len(expected), 10)
+    ]
+    for number, page in enumerate(pages, start=1):
         soup = BeautifulSoup(page.read_bytes(), "html.parser")
-        return [a["href"] for a in soup.select(".paper-list .card-title a")]
+        assert f"Page {number} of {len(pages)}" in soup.select_one(".pager").text
+        assert soup.select_one("ol.paper-list").get("start", "1") == str(10 * number - 9)
+        assert (" · page " in soup.title.text) == (number > 1)
+        assert f"/{digest}{'' if number == 1 else f'page/{number}/'}</loc>" in sitemap
 
-    for folder in ("topics/domain-generalization/", "digests/hf-papers-mar-11/"):
-        expected = cards(whole / folder / "index.html")
-        assert len(expected) > 20, folder
-        listed: list[str] = []
-        page: Path | None = public / folder / "index.html"
-        number = 0
-        while page is not None:
-            number += 1
-            soup = BeautifulSoup(page.read_bytes(), "html.parser")
-            assert f"Page {number} of {-(-len(expected) // 10)}" in soup.select_one(".pager").text
-            assert soup.select_one("ol.paper-list").get("start", "1") == str(len(listed) + 1)
-            assert (" · page " in soup.title.text) == (number > 1)
-            listed += cards(page)
-            following = soup.select_one("a[rel=next]")
-            if following is not None:
-                target = resolve(public, "/", following["href"])
-                back = BeautifulSoup(target.read_bytes(), "html.parser").select_one("a[rel=prev]")
-                assert resolve(public, "/", back["href"]) == page
-            page = resolve(public, "/", following["href"]) if following else None
-        assert listed == expected, folder
-        assert not (public / folder / f"page/{number + 1}").exists()
-        sitemap = (public / "sitemap.xml").read_text("utf-8")
-        assert f"/{folder}page/{number}/</loc>" in sitemap
+    topic = "topics/domain-generalization/"
+    expected = list_cards(whole / topic / "index.html")
+    assert len(expected) == 27
+    pages = followed(public, public / topic / "index.html")
+    # The topic's own page: the newest 17 (10 to 19), then one archive page of 10.
+    assert [len(list_cards(page)) for page in pages] == [17, 10]
+    assert [card for page in pages for card in list_cards(page)] == expected
+    assert pages[1] == public / topic / "page/1/index.html"
+    assert not (public / topic / "page/2").exists()
+    soup = BeautifulSoup(pages[1].read_bytes(), "html.parser")
+    assert soup.title.text.startswith("Domain generalization & adaptation · page 1 · ")
+    assert "Earlier papers, page 1: 11 March 2026, newest first." in soup.select_one(".lede").text
+    assert f"/{topic}</loc>" in sitemap and f"/{topic}page/1/</loc>" in sitemap
     # A paper page's digest navigation leads to the page of the digest that lists it.
-    paper = cards(whole / "digests/hf-papers-mar-11/index.html")[25]
+    paper = list_cards(whole / "digests/hf-papers-mar-11/index.html")[25]
     soup = BeautifulSoup(resolve(public, "/", paper).read_bytes(), "html.parser")
     assert "Paper 26 of" in soup.select_one("nav.pager").text
     digest_link = soup.select_one("nav.pager p a")["href"]
     assert digest_link == "/digests/hf-papers-mar-11/page/3/"
-    assert paper in cards(resolve(public, "/", digest_link))
+    assert paper in list_cards(resolve(public, "/", digest_link))
+
+
+def test_a_new_digest_leaves_a_topics_archive_pages_as_they_were(site: Path) -> None:
+    """A topic's archive pages are numbered from its oldest papers: papers newer than
+    all of them change only the topic's own page, until it overflows into a new archive
+    page (then the one before it gains a link to it). The pages kept are not even
+    written again."""
+    settings = site / "site.toml"
+    settings.write_text(settings.read_text("utf-8").replace("per_page = 100", "per_page = 5"))
+    public = build_site(site, search=False)
+    topic = public / "topics/domain-generalization"
+    archive = {number: topic / f"page/{number}/index.html" for number in range(1, 5)}
+    assert not (topic / "page/5").exists()  # 27 papers: 7 on its own page, 4 pages of 5
+    before = {n: (page.read_bytes(), page.stat().st_mtime_ns) for n, page in archive.items()}
+    model = next(
+        paper
+        for paper in sorted((site / "content/papers").glob("*.md"))
+        if f"/{paper.stem}/" in (topic / "page/1/index.html").read_text("utf-8")
+    )
+
+    def add_newer_papers(titles: list[str]) -> list[str]:
+        text = model.read_text("utf-8")
+        title = text.split("title: ", 1)[1].split("\n", 1)[0]
+        for name in titles:
+            newer = text.replace(f"title: {title}", f"title: {name}").replace(
+                "date: 2026-03-11", "date: 2026-03-12"
+            )
+            (model.parent / f"{name.lower().replace(' ', '-')}.md").write_text(newer, "utf-8")
+        build_site(site, search=False)
+        return list_cards(topic / "index.html")
+
+    newest = add_newer_papers(["Newer One", "Newer Two"])  # 29 papers: 9 on its own page
+    assert newest[:2] == ["/papers/newer-one/", "/papers/newer-two/"] and len(newest) == 9
+    for number, page in archive.items():
+        assert (page.read_bytes(), page.stat().st_mtime_ns) == before[number], number
+    assert not (topic / "page/5").exists()
+    newest = add_newer_papers(["Newer Three"])  # 30: 5 on its own page, 5 archive pages
+    assert len(newest) == 5
+    assert len(list_cards(topic / "page/5/index.html")) == 5
+    for number in (1, 2, 3):
+        assert (archive[number].read_bytes(), archive[number].stat().st_mtime_ns) == before[
+            number
+        ], number
+    assert archive[4].read_bytes() != before[4][0]  # its newer page is page 5 now
+    assert list_cards(archive[4]) == list_cards_of(before[4][0])
 
 
 def test_a_digest_page_names_its_kind_and_date_not_a_file(example_public: Path) -> None:

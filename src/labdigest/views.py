@@ -276,6 +276,15 @@ class Pager:
     next_url: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class TopicPager:
+    """Where one page of a topic's papers stands (see render.lists.archive_page)."""
+
+    number: int | None  # the archive page's number; None on the topic's own page
+    newer_url: str | None
+    older_url: str | None
+
+
 # The views that hold no PaperView: their repr describes them whole (page keys).
 PLAIN_VIEWS = (
     Link,
@@ -286,6 +295,7 @@ PLAIN_VIEWS = (
     DigestNav,
     DigestView,
     Pager,
+    TopicPager,
     Facet,
     FacetValue,
 )

@@ -14,7 +14,6 @@ import secrets
 import shutil
 import threading
 from collections.abc import Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,18 +177,22 @@ class Listing:
 
     def __init__(self, out: Path, skip: set[str]):
         self._stopped = threading.Event()
-        self._future: Future[Folders] = Future()
+        self._found: Folders = {}
+        self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(str(out), skip), daemon=True)
         self._thread.start()
 
     def _run(self, out: str, skip: set[str]) -> None:
         try:
-            self._future.set_result(list_folders(out, skip, self._stopped))
+            self._found = list_folders(out, skip, self._stopped)
         except BaseException as error:  # handed to the build, which raises it
-            self._future.set_exception(error)
+            self._error = error
 
     def result(self) -> Folders:
-        return self._future.result()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._found
 
     def stop(self) -> None:
         """Stop listing (a failed build needs none) and wait for the thread."""

@@ -19,6 +19,9 @@ from labdigest.views import (
     HomeGroup,
     Pager,
     PaperView,
+    TopicPager,
+    TopicTag,
+    TopicView,
     ViewList,
     list_page,
     person_key,
@@ -56,13 +59,43 @@ class Lists:
         for topic in context.topics.topics:
             view = context.topic_views[topic.slug]
             feed = (f"{self.renderer.config.title}: {topic.name}", view.feed_url)
-            yield from self.paginated(
+            yield from self.archived(
                 f"topics/{topic.slug}/",
                 context.papers.listed(context.topics.papers_in[topic.slug]),
-                "topic.html",
-                topic=view,
+                view,
                 description=topic.description or topic.name,
                 feeds=[feed],
+            )
+
+    def archived(
+        self, folder: str, papers: ViewList, topic: TopicView, **values: Any
+    ) -> Iterator[File]:
+        """A topic's papers, newest first: its own page, then its archive pages (see
+        archive_page). An archive page is given the topic as a tag, without the count
+        that every digest changes: it is made again only when its papers change."""
+        per_page, url = self.renderer.config.per_page, self.renderer.site.url
+        count = archive_count(len(papers), per_page)
+        newest = len(papers) - count * per_page
+        yield self.keyed_page(
+            folder + "index.html",
+            "topic.html",
+            pager=TopicPager(None, None, url(archive_page(folder, count)) if count else None),
+            papers=papers[:newest],
+            topic=topic,
+            **values,
+        )
+        tag = TopicTag(topic.slug, topic.name, topic.url)
+        for number in range(count, 0, -1):
+            end = len(papers) - (number - 1) * per_page
+            newer = archive_page(folder, number + 1) if number < count else folder
+            older = url(archive_page(folder, number - 1)) if number > 1 else None
+            yield self.keyed_page(
+                archive_page(folder, number) + "index.html",
+                "topic.html",
+                pager=TopicPager(number, url(newer), older),
+                papers=papers[end - per_page : end],
+                topic=tag,
+                **values,
             )
 
     def digest_pages(self) -> Iterator[File]:
@@ -173,6 +206,12 @@ def list_folders(folder: str, papers: int, per_page: int) -> list[str]:
     return [list_page(folder, number) for number in range(1, count + 1)]
 
 
+def topic_folders(folder: str, papers: int, per_page: int) -> list[str]:
+    """The folders of a topic's pages: its own, then its archive pages, newest first."""
+    count = archive_count(papers, per_page)
+    return [folder] + [archive_page(folder, number) for number in range(count, 0, -1)]
+
+
 def member_counts(members: Sequence[str], papers: Sequence[PaperView]) -> list[tuple[str, int]]:
     counts = {person_key(m): (m, 0) for m in members}
     for paper in papers:
@@ -181,3 +220,17 @@ def member_counts(members: Sequence[str], papers: Sequence[PaperView]) -> list[t
                 name, count = counts[key]
                 counts[key] = (name, count + 1)
     return list(counts.values())
+
+
+def archive_page(folder: str, number: int) -> str:
+    """Archive page `number` of a topic's papers, as a folder (or URL) under the topic's
+    own: folder/page/1/ holds its oldest per_page papers, page/2/ the next, and so on. So
+    numbered, a page keeps its papers while digests come: a new digest changes the
+    topic's own page, and adds an archive page when that one overflows."""
+    return f"{folder}page/{number}/"
+
+
+def archive_count(papers: int, per_page: int) -> int:
+    """How many archive pages a topic of `papers` papers has: its own page keeps from
+    per_page to twice that, less one, of the newest (all of them, when fewer)."""
+    return max(0, papers // per_page - 1)

@@ -15,7 +15,7 @@ from labdigest.models import KeptFile, OutputFile
 from labdigest.related import Links
 from labdigest.render.context import Context
 from labdigest.render.environment import Renderer, text_digest
-from labdigest.render.lists import list_folders
+from labdigest.render.lists import list_folders, topic_folders
 from labdigest.render.mail import emails
 from labdigest.render.papers import Reuse
 from labdigest.views import DigestView, PaperView, ViewList
@@ -103,7 +103,7 @@ class MachineFiles:
         ]
         pages += [(f"papers/{p.slug}/", p.date) for p in context.library.papers]
         for topic in context.topic_views.values():
-            folders = list_folders(f"topics/{topic.slug}/", topic.count, per_page)
+            folders = topic_folders(f"topics/{topic.slug}/", topic.count, per_page)
             pages += [(page, None) for page in folders]
         for digest in context.digests:
             folders = list_folders(f"digests/{digest.id}/", digest.count, per_page)
