@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conftest import build_site, copy_site, pagefind_nondeterministic, tree_bytes
+from conftest import build_site, copy_site, pagefind_nondeterministic, stable, tree_bytes
 from labdigest import parallel
 from labdigest.cli import main
 from labdigest.content import paper_to_text, parse_paper
@@ -363,6 +363,21 @@ def test_a_rebuild_with_nothing_changed_writes_nothing_and_a_change_rebuilds(
     assert (public / "topics/index.html").is_file()
 
 
+@pytest.mark.parametrize("in_workers", [False, True])
+def test_search_switched_on_after_a_build_without_it_is_all_there(
+    site: Path, in_workers: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search shards a rebuild makes are new folders of the site, which the live
+    site's listing never saw: none of their files is taken for a stale one (found by
+    the differential test: every shard's fragment and index folders were deleted)."""
+    monkeypatch.setattr(parallel, "force", in_workers)
+    public = build_site(site, search=False)
+    build_site(site, search=True)
+    rebuilt = stable(tree_bytes(public))
+    assert any(path.startswith("pagefind/1/fragment/") for path in rebuilt)
+    assert rebuilt == stable(tree_bytes(build_site(site, out=site / "clean", search=True)))
+
+
 def clean_copy_build(site: Path, target: Path) -> dict[str, bytes]:
     """The site's inputs built in a new folder: no cache, no earlier output."""
     fresh = target / "site"
@@ -373,10 +388,16 @@ def clean_copy_build(site: Path, target: Path) -> dict[str, bytes]:
     return tree_bytes(build_site(fresh, search=False))
 
 
-def test_what_no_build_made_is_gone_from_the_next_one(site: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("in_workers", [False, True])
+def test_what_no_build_made_is_gone_from_the_next_one(
+    site: Path, tmp_path: Path, in_workers: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Files dropped in by hand, and a search index no longer wanted, must be gone from
-    the result of the next build, and a page changed by hand made again."""
+    the result of the next build, and a page changed by hand made again; whether the
+    site's folders were listed here or (a large site's) by a worker process."""
     from labdigest.build import BuildOptions, build
+
+    monkeypatch.setattr(parallel, "force", in_workers)
 
     paper = site / "content/papers/towards-exact-computation-of-inductive-bias.md"
     public = site / "public"

@@ -84,7 +84,7 @@ def _site(
     options, out, config, cache = site.options, site.out, site.config, site.cache
     # Pagefind refuses a site without pages to index: a new site, no digest yet.
     indexing = options.search and bool(library.papers)
-    with build_lock(out), staged_output(out) as stage, _threads() as threads:
+    with build_lock(out), staged_output(out, site.pool) as stage, _threads() as threads:
         with timed_stage(
             report, "render", progress, lambda: f"{report.pages} files, {report.kept} unchanged"
         ):

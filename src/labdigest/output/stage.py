@@ -2,9 +2,10 @@
 complete are its files moved into place (each by one rename); a build that fails before
 then leaves the live site as it was. A file whose key is unchanged, and which is still
 as the last build left it, is not written at all: the live site keeps it. What the new
-site no longer holds is then deleted, a file dropped in by hand included: the live site's
-folders are listed by a thread while the build renders (a large site has a folder per
-paper, and listing them all takes seconds)."""
+site no longer holds is then deleted: what the last build made and this one does not (told
+by their manifests), and what no build made, a file dropped in by hand (found by listing
+the site's folders: a large site's worker does that while the build renders, since a
+folder per paper takes seconds to list)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,18 @@ import contextlib
 import os
 import secrets
 import shutil
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from labdigest.errors import LabdigestError
 from labdigest.models import OutputFile
 from labdigest.output.files import Entry, safe_relative, sha1, staged_file, write_new
 from labdigest.output.manifest import Manifest, made_by_labdigest
+
+if TYPE_CHECKING:
+    from labdigest.parallel import Pool
 
 STAGE_MARK = ".stage-"
 ASIDE_MARK = ".aside-"
@@ -34,7 +38,8 @@ class Stage:
     out: Path
     live: Manifest  # what the live site holds, as the last build recorded it
     flat: bool  # files staged under names of their own (see files.staged_file)
-    listing: Listing | None = None  # the live site's folders, listed meanwhile
+    # what the live site holds that its manifest does not list (see found_by_hand)
+    by_hand: Callable[[], ByHand] | None = None
     manifest: Manifest = field(default_factory=Manifest)
     written: set[str] = field(default_factory=set)  # files of the stage, to move into place
     written_folders: set[str] = field(default_factory=set)  # folders of the stage, likewise
@@ -100,8 +105,9 @@ class Stage:
 
 
 @contextlib.contextmanager
-def staged_output(out: Path) -> Iterator[Stage]:
-    """Yield the stage; if the block completes, its files are moved into `out`."""
+def staged_output(out: Path, pool: Pool | None = None) -> Iterator[Stage]:
+    """Yield the stage; if the block completes, its files are moved into `out`. A large
+    site's files dropped in by hand are looked for by one of the pool's workers."""
     out = out.absolute()
     _clear_leftovers(out)
     live = Manifest.load(out) if out.is_dir() else Manifest()
@@ -109,14 +115,12 @@ def staged_output(out: Path) -> Iterator[Stage]:
     # (a first build renames the stage into place: it holds the site's folders)
     stage = Stage(path, out, live, flat=out.exists())
     stage.path.mkdir(parents=True)
-    if stage.flat:
-        stage.listing = Listing(out, skip=set(live.folders))
+    if stage.flat and pool is not None:
+        stage.by_hand = pool.later(len(live.files), found_by_hand, str(out))
     try:
         yield stage
         _apply(stage)
     finally:
-        if stage.listing is not None:
-            stage.listing.stop()
         shutil.rmtree(stage.path, ignore_errors=True)
 
 
@@ -128,12 +132,13 @@ def _apply(stage: Stage) -> None:
         return
     if not out.is_dir() or out.is_symlink():
         raise LabdigestError(f"{out} exists and is not a folder; refusing to replace it")
+    # (what was there before this build moves its files in)
+    by_hand = stage.by_hand() if stage.by_hand else found_by_hand(str(out))
     for folder in sorted(stage.written_folders):
         _replace_folder(stage.path / folder, out / folder)
     for path in sorted(stage.written):
         _move(Path(staged_file(str(stage.path), path, stage.flat)), out / path)
-    assert stage.listing is not None  # (a rebuild's stage lists the live site)
-    _remove_stale(out, manifest, stage.listing.result())
+    _remove_stale(out, manifest, stage.live, by_hand)
     manifest.save(out)
 
 
@@ -170,95 +175,73 @@ def _make_folder(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
 
 
-class Listing:
-    """The files and subfolders of every folder of the live site, listed by a thread of
-    its own from when the build starts (the build holds the lock: nothing else writes
-    there meanwhile). Folders in `skip` (search bundles, replaced whole) are not entered."""
+class ByHand(NamedTuple):
+    """What a site's folder holds that its manifest does not list (no build made it)."""
 
-    def __init__(self, out: Path, skip: set[str]):
-        self._stopped = threading.Event()
-        self._found: Folders = {}
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(str(out), skip), daemon=True)
-        self._thread.start()
-
-    def _run(self, out: str, skip: set[str]) -> None:
-        try:
-            self._found = list_folders(out, skip, self._stopped)
-        except BaseException as error:  # handed to the build, which raises it
-            self._error = error
-
-    def result(self) -> Folders:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._found
-
-    def stop(self) -> None:
-        """Stop listing (a failed build needs none) and wait for the thread."""
-        self._stopped.set()
-        self._thread.join()
+    files: list[str]  # a symbolic link counts as a file: it is removed, never followed
+    folders: list[str]  # each folder's files and subfolders are listed too
 
 
-# folder ("" for the top, else "a/b") → (its files, its subfolders), names only
-Folders = dict[str, tuple[list[str], list[str]]]
-
-
-def list_folders(
-    out: str, skip: set[str], stopped: threading.Event | None = None, top: str = ""
-) -> Folders:
-    """What `out` holds (in its folder `top`), folder by folder; a symbolic link counts as
-    a file (it is removed, never followed), a folder that cannot be read as empty."""
-    found: Folders = {}
-    pending = [top]
-    while pending and not (stopped and stopped.is_set()):
-        folder = pending.pop()
-        files, subfolders = [], []
-        try:
-            with os.scandir(os.path.join(out, folder) if folder else out) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        subfolders.append(entry.name)
-                    else:
-                        files.append(entry.name)
-        except OSError:
-            continue
-        found[folder] = (files, subfolders)
-        prefix = folder + "/" if folder else ""
-        pending.extend(prefix + name for name in subfolders if prefix + name not in skip)
-    return found
-
-
-def _remove_stale(out: Path, manifest: Manifest, listing: Folders) -> None:
-    """Delete what the new site does not hold: a folder none of its files is in goes
-    whole, and in the others every file it does not list. The listing was made before
-    the build moved its files in (they are the new site's own)."""
-    ours = {""}
-    for path in [*manifest.files, *(folder + "/" for folder in manifest.folders)]:
-        folder = path.rpartition("/")[0]
-        while folder not in ours:
-            ours.add(folder)
-            folder = folder.rpartition("/")[0]
+def found_by_hand(out: str) -> ByHand:
+    """The files and folders in `out` that the manifest of the build that made it does
+    not list. Search bundles (replaced whole) are not entered; a folder that cannot be
+    read counts as empty."""
+    live = Manifest.load(Path(out))
+    ours = folders_of(live)
+    found = ByHand([], [])
     pending = [""]
     while pending:
         folder = pending.pop()
-        if folder not in listing:  # (entered by no listing: a search bundle once)
-            listing.update(list_folders(str(out), set(manifest.folders), top=folder))
-        files, subfolders = listing.get(folder, ([], []))
         prefix = folder + "/" if folder else ""
-        for name in subfolders:
-            path = prefix + name
-            if path in manifest.folders or path in manifest.files:
-                continue  # replaced whole, or a file of the new site now
-            if path in ours:
-                pending.append(path)
-            else:
-                _remove(os.path.join(out, path))
-        for name in files:
-            path = prefix + name
-            if path not in manifest.files and path not in ours:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(out, path))
+        try:
+            with os.scandir(os.path.join(out, folder) if folder else out) as entries:
+                for entry in entries:
+                    path = prefix + entry.name
+                    if not entry.is_dir(follow_symlinks=False):
+                        if path not in live.files:
+                            found.files.append(path)
+                    elif path not in live.folders:
+                        if path not in ours:
+                            found.folders.append(path)
+                        pending.append(path)
+        except OSError:
+            continue
+    return found
+
+
+def folders_of(manifest: Manifest) -> set[str]:
+    """The folders that hold the manifest's files and bundles ("" the top)."""
+    folders = {""}
+    for path in [*manifest.files, *(folder + "/" for folder in manifest.folders)]:
+        folder = path.rpartition("/")[0]
+        while folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    return folders
+
+
+def _remove_stale(out: Path, new: Manifest, live: Manifest, by_hand: ByHand) -> None:
+    """Delete what the new site does not hold, of what the live site's manifest lists
+    and what was dropped in by hand: a folder none of the new site's files is in goes
+    whole, and so does a bundle no longer made."""
+    ours = folders_of(new)
+    folders = {*folders_of(live), *live.folders, *by_hand.folders}
+    for folder in sorted(folders.difference(ours, new.folders, new.files)):
+        if not _under(folder, new.folders):  # (a bundle made anew holds its own)
+            _remove(os.path.join(out, folder))  # (nothing, when it went with its parent)
+    for path in sorted({*live.files, *by_hand.files}.difference(new.files, ours)):
+        if not _under(path, new.folders):
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                os.unlink(os.path.join(out, path))
+
+
+def _under(path: str, folders: dict[str, str]) -> bool:
+    folder = path.rpartition("/")[0]
+    while folder:
+        if folder in folders:
+            return True
+        folder = folder.rpartition("/")[0]
+    return False
 
 
 def _remove(path: str) -> None:
