@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import build_site
 from labdigest.cache import Cache, per_item, shard_of
 
 
@@ -23,14 +24,15 @@ def test_a_new_group_rewrites_only_its_own_shards(tmp_path: Path) -> None:
 
     old = {f"paper-{n}": "v1" for n in range(200)}
     dates = dict.fromkeys(old, "2026-03-11")
-    assert per_item(cache, "views", "k", old, compute, dates) == {i: i.upper() for i in old}
+    group = lambda item, _: dates[item]  # noqa: E731
+    assert per_item(cache, "views", "k", old, compute, group) == {i: i.upper() for i in old}
     before = shard_files(cache)
     assert len(before) == 16  # one row: every paper has the same date
 
     new = {f"new-{n}": "v1" for n in range(67)}
     dates |= dict.fromkeys(new, "2026-03-12")
     computed.clear()
-    values = per_item(cache, "views", "k", old | new, compute, dates)
+    values = per_item(cache, "views", "k", old | new, compute, group)
     assert values == {i: i.upper() for i in old | new}
     assert sorted(computed) == sorted(new)  # the old entries came from the cache
     after = shard_files(cache)
@@ -42,10 +44,10 @@ def test_a_new_group_rewrites_only_its_own_shards(tmp_path: Path) -> None:
     changed = (old | new) | {"paper-3": "v2"}
     del changed["paper-4"]
     computed.clear()
-    assert per_item(cache, "views", "k", changed, compute, dates) == {i: i.upper() for i in changed}
+    assert per_item(cache, "views", "k", changed, compute, group) == {i: i.upper() for i in changed}
     assert computed == ["paper-3"]
     computed.clear()
-    assert per_item(cache, "views", "k", changed, compute, dates) == {i: i.upper() for i in changed}
+    assert per_item(cache, "views", "k", changed, compute, group) == {i: i.upper() for i in changed}
     assert computed == []  # nothing stale left behind, nothing recomputed
     holding = [
         name
@@ -63,3 +65,41 @@ def test_shards_of_another_version_are_removed(tmp_path: Path) -> None:
     per_item(cache, "views", "new settings", {"b": "1"}, lambda items: items)
     assert list(cache.load_entries("views", "new settings")) == ["b"]
     assert len(shard_files(cache)) == 1  # the old settings' shard is gone
+
+
+def test_a_new_digest_rewrites_one_row_of_every_papers_cache(site: Path) -> None:
+    """The parsed papers, their keys, their topics' phrases, views and papers.json lines
+    are each kept by date: a paper of a new date is stored in a shard of its date's row,
+    and leaves the earlier shards as they were."""
+    build_site(site, search=False)
+    cache = Cache(site)
+    names = ("papers-md", "paper-keys", "topic-phrases", "views", "records")
+
+    def shards() -> dict[str, int]:
+        return {
+            path.name: path.stat().st_ino
+            for name in names
+            for path in cache.folder.glob(f"{name}.*.pickle")
+        }
+
+    before = shards()
+    assert {name.split(".")[0] for name in before} == set(names)
+    paper = next((site / "content/papers").glob("*.md"))
+    front_matter = paper.read_text("utf-8").split("\n---\n", 1)[0]
+    title = front_matter.split("title: ", 1)[1].split("\n", 1)[0]
+    newer = front_matter.replace(f"title: {title}", "title: Quokka Narwhal").replace(
+        "date: 2026-03-11", "date: 2026-03-12"
+    )
+    (paper.parent / "quokka-narwhal.md").write_text(
+        newer + "\n---\n\nZebra axolotl okapi pangolin.\n", "utf-8"
+    )
+    build_site(site, search=False)
+    after = shards()
+    # (papers.json lines hold related papers too, which a small site ranks again whole)
+    kept = [name for name in before if not name.startswith("records.")]
+    assert {name: before[name] for name in kept} == {name: after[name] for name in kept}
+    new = sorted(name.split(".")[0] for name in after if name not in before)
+    assert new == sorted(names)  # one new shard each, in the new date's row
+    assert {shard_of("quokka-narwhal", "2026-03-12")} == {
+        name.split(".")[1] for name in after if name not in before and "-md." not in name
+    }

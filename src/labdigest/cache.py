@@ -10,12 +10,15 @@ import hashlib
 import pickle
 import shutil
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from labdigest import fingerprint
 from labdigest.output.files import write_atomic
+
+if TYPE_CHECKING:
+    from labdigest.models import Paper
 
 FOLDER = ".labdigest-cache"
 SHARDS = 16  # per-item caches are split so that a small change rewrites a small part
@@ -91,6 +94,12 @@ def shard_of(item: str, group: str | None) -> str:
     return f"{row:x}{column:x}"
 
 
+def by_date(papers: Iterable[Paper]) -> Callable[[str, object], str]:
+    """per_item's group of a paper's entry (its slug the id): the paper's date."""
+    dates = {paper.slug: paper.date for paper in papers}
+    return lambda slug, _: dates[slug]
+
+
 def text_key(*parts: str) -> str:
     return hashlib.blake2b("\0".join(parts).encode("utf-8"), digest_size=16).hexdigest()
 
@@ -101,12 +110,13 @@ def per_item(
     key: object,
     inputs: Mapping[str, object],
     compute: Callable[[list[str]], list[T]],
-    groups: Mapping[str, str] | None = None,
+    group: Callable[[str, T], str] | None = None,
 ) -> dict[str, T]:
     """{id: value} for every id of `inputs` (id → what stands for the inputs of its value:
     a digest, a file's size and time), in the order of `inputs`: values whose stand-in is
     unchanged come from the cache, compute(ids) makes the rest, and the shards holding
-    anything made, dropped or moved are stored again. groups: id → its group (shard_of)."""
+    anything made, dropped or moved are stored again. group(id, value): its group, a
+    paper's date (see shard_of)."""
     known: dict[str, tuple[str, tuple[object, T]]] = cache.load_entries(name, key) if cache else {}
     stale = [
         item for item, digest in inputs.items() if item not in known or known[item][1][0] != digest
@@ -117,7 +127,10 @@ def per_item(
         for item, digest in inputs.items()
     }
     if cache is not None:
-        shards = {item: shard_of(item, groups[item] if groups else None) for item in entries}
+        shards = {
+            item: shard_of(item, group(item, value) if group else None)
+            for item, (_, value) in entries.items()
+        }
         touched = {shards[item] for item in made}
         for item, (shard, _) in known.items():
             if shards.get(item) != shard:  # dropped, or now in another shard

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from labdigest import cite, frontmatter, parallel
-from labdigest.cache import Cache, per_item
+from labdigest.cache import Cache, by_date, per_item
 from labdigest.errors import ContentError
 from labdigest.models import Digest, Library, ManifestEntry, Paper, SiteConfig
 from labdigest.slugs import arxiv_base_id, is_safe_slug
@@ -231,6 +231,7 @@ def _load_files(
         str(folder.absolute()),
         found,
         lambda names: _read_all(read, [folder / name for name in names], pool),
+        group=lambda _, value: value.date,  # (a new digest's papers: one row of shards)
     )
     return list(values.values())
 
@@ -287,6 +288,7 @@ def _paper_keys(
         lambda slugs: [
             (paper_text_key(by_slug[slug]), cite.base_key(by_slug[slug])) for slug in slugs
         ],
+        group=by_date(papers),
     )
     return (
         {slug: text for slug, (text, _) in keys.items()},

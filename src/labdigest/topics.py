@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from labdigest.cache import Cache, per_item, text_key
+from labdigest.cache import Cache, by_date, per_item, text_key
 from labdigest.models import UNSORTED_SLUG, Library, Paper, Topic
 
 UNSORTED = Topic(
@@ -113,6 +113,7 @@ def assign(
         repr(topics),
         library.text_keys or text_keys(library.papers),
         lambda slugs: [_phrases_in(phrase_index, searchable_text(by_slug[s])) for s in slugs],
+        group=by_date(library.papers),
     )
     of_paper: dict[str, tuple[str, ...]] = {}
     phrases_of: dict[str, tuple[str, ...]] = {}

@@ -15,7 +15,7 @@ from urllib.parse import quote_plus
 from markupsafe import Markup
 
 from labdigest import cite, markup, parallel
-from labdigest.cache import Cache, per_item
+from labdigest.cache import Cache, by_date, per_item
 from labdigest.models import Digest, Library, Paper, Topic
 from labdigest.render.environment import Renderer, RendererSpec, renderer_for
 from labdigest.topics import TopicIndex
@@ -141,7 +141,7 @@ def make_context(
         build_key,
         {p.slug: input_key(p) for p in library.papers},
         make_views,
-        groups={p.slug: p.date for p in library.papers},
+        group=by_date(library.papers),
     )
     papers = Views({slug: entry.stored for slug, entry in made.items()})
     cards = {slug: entry.cards for slug, entry in made.items()}

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from labdigest import feeds
-from labdigest.cache import Cache, per_item
+from labdigest.cache import Cache, by_date, per_item
 from labdigest.models import KeptFile, OutputFile
 from labdigest.related import Links
 from labdigest.render.context import Context
@@ -122,7 +122,7 @@ class MachineFiles:
                 for p in context.library.papers
             },
             lambda slugs: [feeds.papers_json_line(self.record(slug, related)) for slug in slugs],
-            groups={p.slug: p.date for p in context.library.papers},
+            group=by_date(context.library.papers),
         )
         return OutputFile("papers.json", feeds.papers_json(list(lines.values())))
 
