@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import subprocess
 import sys
 from pathlib import Path
@@ -266,7 +265,6 @@ def test_a_failing_expression_in_a_template_names_template_and_line(
         f"{card}:2: TypeError: unsupported operand type(s) for +: 'int' and 'str'"
     )
     assert tree_bytes(site / "public") == before
-    assert not multiprocessing.active_children()  # the failed build's workers are gone
 
 
 def test_cli_build_reports_path_and_line_without_traceback(

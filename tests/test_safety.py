@@ -639,6 +639,30 @@ def test_a_large_site_rendered_on_several_cores_equals_a_single_core_build(
     assert len(several) > 2000 and several == single
 
 
+def test_a_build_failing_on_its_workers_exits_with_the_error_alone(
+    tmp_path: Path,
+) -> None:
+    """`labdigest build` on a site large enough for worker processes (1,072 papers), a
+    template failing in them: the command ends (nothing left waiting on a worker), with
+    exit status 1 and one line naming the template and line, no traceback."""
+    root = copy_site(tmp_path / "site")
+    many_papers(root, 16)
+    template = root / "templates/paper.html"
+    lines = template.read_text(encoding="utf-8").splitlines()
+    lines[20] = "{{ 1 / 0 }}"
+    template.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "labdigest", "--config", str(root / "site.toml"), "build"],
+        capture_output=True,
+        text=True,
+        timeout=300,  # (a hang, not a budget: the build takes seconds)
+    )
+    assert result.returncode == 1
+    error_lines = [line for line in result.stderr.splitlines() if "labdigest: " in line]
+    assert error_lines == [f"labdigest: error: {template}:21: ZeroDivisionError: division by zero"]
+    assert "Traceback" not in result.stderr
+
+
 def test_an_error_in_a_worker_process_keeps_its_file_and_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

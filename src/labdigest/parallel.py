@@ -51,15 +51,11 @@ class Pool:
         error: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._executor is None:
-            return
-        if kind is not None:
-            # After a failure, work begun is stopped (related papers may take minutes) and
-            # work not yet begun dropped; the workers are then waited for, so that none
-            # is left behind holding the pool's queues.
-            for worker in multiprocessing.active_children():
-                worker.terminate()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._executor is not None:
+            # After a failure, work not yet begun is dropped, and no worker waited for.
+            # (Terminating the workers instead can leave the pool's queue feeder blocked
+            # on a pipe no one reads, which hangs the interpreter's exit: Python 3.11.)
+            self._executor.shutdown(wait=kind is None, cancel_futures=True)
 
     def _processes(self, items: int) -> ProcessPoolExecutor | None:
         if not enabled or workers() == 1 or not (force or items >= MIN_ITEMS):
