@@ -133,7 +133,7 @@ def _apply(stage: Stage) -> None:
     if not out.is_dir() or out.is_symlink():
         raise LabdigestError(f"{out} exists and is not a folder; refusing to replace it")
     # (what was there before this build moves its files in)
-    by_hand = stage.by_hand() if stage.by_hand else found_by_hand(str(out))
+    by_hand = stage.by_hand() if stage.by_hand else found_by_hand(str(out), stage.live)
     for folder in sorted(stage.written_folders):
         _replace_folder(stage.path / folder, out / folder)
     for path in sorted(stage.written):
@@ -182,11 +182,11 @@ class ByHand(NamedTuple):
     folders: list[str]  # each folder's files and subfolders are listed too
 
 
-def found_by_hand(out: str) -> ByHand:
-    """The files and folders in `out` that the manifest of the build that made it does
-    not list. Search bundles (replaced whole) are not entered; a folder that cannot be
-    read counts as empty."""
-    live = Manifest.load(Path(out))
+def found_by_hand(out: str, live: Manifest | None = None) -> ByHand:
+    """The files and folders in `out` that the manifest of the build that made it (live:
+    read here when not given, as a worker does) does not list. Search bundles (replaced
+    whole) are not entered; a folder that cannot be read counts as empty."""
+    live = Manifest.load(Path(out)) if live is None else live
     ours = folders_of(live)
     found = ByHand([], [])
     pending = [""]
