@@ -67,22 +67,23 @@ class Context:
     lab_papers: list[str]  # the slugs of papers by a member of the lab
     records: dict[str, str]  # slug → its search record
     # slug → its cards (h3 as related lists show it, h2 as other lists do), rendered with
-    # its view and kept with it
-    cards: dict[str, tuple[Markup, Markup]]
+    # its view and kept with it, as text (the renderer marks a card safe when it shows it)
+    cards: dict[str, tuple[str, str]]
 
 
 class MadeView(NamedTuple):
     """A paper's view as kept in the build cache: its pickle, the pickle's digest (the
     view's key), whether a lab member is one of its authors, its search record (what
-    Pagefind indexes of it), its cards (h3, h2) and BibTeX: a rebuild's lists and .bib
-    files show kept papers without unpickling their views."""
+    Pagefind indexes of it), its cards (h3, h2) and BibTeX with its digest: a rebuild's
+    lists and .bib files show kept papers without unpickling their views."""
 
     stored: bytes
     key: str
     by_member: bool
     record: str
-    cards: tuple[Markup, Markup]
+    cards: tuple[str, str]  # (plain text: a Markup is slower to unpickle)
     bibtex: str
+    bib_key: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +160,7 @@ def make_context(
         topics=topics,
         papers=papers,
         view_keys={slug: entry.key for slug, entry in made.items()},
-        bib_keys={slug: _digest(entry.bibtex) for slug, entry in made.items()},
+        bib_keys={slug: entry.bib_key for slug, entry in made.items()},
         bibtex={slug: entry.bibtex for slug, entry in made.items()},
         topic_views=topic_views,
         digests=digests,
@@ -176,10 +177,11 @@ def make_view(maker: ViewMaker, inputs: ViewInputs) -> MadeView:
     renderer = renderer_for(maker.renderer)
     view = paper_view(maker, inputs)
     stored = pickle.dumps(view, protocol=5)
-    cards = (renderer.card(view, "h3"), renderer.card(view, "h2"))
+    cards = (str(renderer.card(view, "h3")), str(renderer.card(view, "h2")))
     record = renderer.render_template("search-record.html", {"paper": view})
     key = hashlib.sha1(stored).hexdigest()
-    return MadeView(stored, key, view.has_member, record, cards, view.bibtex)
+    bibtex = view.bibtex
+    return MadeView(stored, key, view.has_member, record, cards, bibtex, _digest(bibtex))
 
 
 def paper_view(maker: ViewMaker, inputs: ViewInputs) -> PaperView:

@@ -50,7 +50,7 @@ class Renderer:
             ),
         )
         self.env.globals.update(site=self.site, config=config, card=self.card, cards=self.cards)
-        self._cards: dict[CardKey, Markup] = {}
+        self._cards: dict[CardKey, str] = {}  # (safe HTML, marked so when shown)
 
     def render_page(self, out_path: str, template_name: str, context: dict[str, Any]) -> bytes:
         return self.render_template(template_name, page_context(self, out_path, context)).encode()
@@ -87,10 +87,10 @@ class Renderer:
         key = (paper.slug, heading, seen.id if seen else None, new)
         if key not in self._cards:
             context = {"paper": paper, "heading": heading, "seen": seen, "new": new}
-            self._cards[key] = Markup(self.render_template("_card.html", context))
-        return self._cards[key]
+            self._cards[key] = self.render_template("_card.html", context)
+        return Markup(self._cards[key])
 
-    def know_card(self, slug: str, heading: str, card: Markup) -> None:
+    def know_card(self, slug: str, heading: str, card: str) -> None:
         """A paper's card, rendered where its view was made."""
         self._cards[(slug, heading, None, False)] = card
 

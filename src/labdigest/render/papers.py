@@ -9,8 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from markupsafe import Markup
-
 from labdigest import parallel
 from labdigest.models import KeptFile, WrittenFile
 from labdigest.output.files import write_new
@@ -43,7 +41,7 @@ class PaperTask:
     navs: tuple[DigestNav, ...]
     related: tuple[str, ...]
     views: dict[str, bytes]  # its view, and those of related papers whose card is not given
-    cards: dict[str, Markup]  # the related papers' cards (h3), where made with their views
+    cards: dict[str, str]  # the related papers' cards (h3), where made with their views
 
 
 def paper_files(
