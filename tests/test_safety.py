@@ -393,7 +393,7 @@ def test_what_no_build_made_is_gone_from_the_next_one(
     site: Path, tmp_path: Path, in_workers: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Files dropped in by hand, and a search index no longer wanted, must be gone from
-    the result of the next build, and a page changed by hand made again; whether the
+    the result of the next build, and a page changed or deleted by hand made again; whether the
     site's folders were listed here or (a large site's) by a worker process."""
     from labdigest.build import BuildOptions, build
 
@@ -425,6 +425,7 @@ def test_what_no_build_made_is_gone_from_the_next_one(
     (other / "index.html").write_text("defaced", "utf-8")
     bib = (other / "cite.bib").read_bytes()
     (other / "cite.bib").write_bytes(bib.replace(b"@misc", b"@book"))
+    (public / "404.html").unlink()  # a kept page deleted by hand
     edit_and_build("\nThree.\n")
     assert tree_bytes(public) == clean_copy_build(site, tmp_path / "three")  # no pagefind/
     assert not (public / "papers/linked").is_symlink()

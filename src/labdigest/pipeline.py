@@ -31,9 +31,11 @@ def run(
     options: BuildOptions, out: Path, sources: Sources, report: BuildReport, progress: Progress
 ) -> None:
     """Build the site of these sources into `out` (its inputs changed since the last build).
-    The build's worker processes (a large site's) serve every stage."""
+    The build's worker processes (a large site's) serve every stage. One build at a time
+    writes into a stage, which becomes `out` once the build is complete; the live site's
+    folder is looked at (by a worker) meanwhile, to tell what a build must make again."""
     cache = Cache(options.root)
-    with parallel.Pool() as pool:
+    with parallel.Pool() as pool, build_lock(out), staged_output(out, pool) as stage:
         with timed_stage(report, "config", progress, lambda: f"{options.config_path}"):
             config = _settings(options)
 
@@ -57,7 +59,7 @@ def run(
                 found = ranked()
             return found
 
-        site = Site(options, out, config, cache, pool)
+        site = Site(options, config, cache, pool, stage)
         _site(site, library, topic_index, links, report, progress)
 
 
@@ -66,10 +68,10 @@ class Site:
     """What the last stages work with besides the content."""
 
     options: BuildOptions
-    out: Path
     config: SiteConfig
     cache: Cache
     pool: parallel.Pool
+    stage: Stage
 
 
 def _site(
@@ -80,11 +82,11 @@ def _site(
     report: BuildReport,
     progress: Progress,
 ) -> None:
-    """Render, write and index the site into the stage, which then becomes `out`."""
-    options, out, config, cache = site.options, site.out, site.config, site.cache
+    """Render, write and index the site into the stage."""
+    options, config, cache, stage = site.options, site.config, site.cache, site.stage
     # Pagefind refuses a site without pages to index: a new site, no digest yet.
     indexing = options.search and bool(library.papers)
-    with build_lock(out), staged_output(out, site.pool) as stage, _threads() as threads:
+    with _threads() as threads:
         with timed_stage(
             report, "render", progress, lambda: f"{report.pages} files, {report.kept} unchanged"
         ):

@@ -3,13 +3,16 @@ complete are its files moved into place (each by one rename); a build that fails
 then leaves the live site as it was. A file whose key is unchanged, and which is still
 as the last build left it, is not written at all: the live site keeps it. What the new
 site no longer holds is then deleted: what the last build made and this one does not (told
-by their manifests), and what no build made, a file dropped in by hand (found by listing
-the site's folders: a large site's worker does that while the build renders, since a
-folder per paper takes seconds to list)."""
+by their manifests), and what no build made, a file dropped in by hand.
+
+Both "still as the last build left it" and "dropped in by hand" come from one look at
+the live site's folders (on_disk): a large site's worker takes it while the build reads
+its content, since a folder per paper takes seconds to list and stat."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
 import shutil
@@ -38,8 +41,8 @@ class Stage:
     out: Path
     live: Manifest  # what the live site holds, as the last build recorded it
     flat: bool  # files staged under names of their own (see files.staged_file)
-    # what the live site holds that its manifest does not list (see found_by_hand)
-    by_hand: Callable[[], ByHand] | None = None
+    # how the live site's folder differs from its manifest (a first build: no folder)
+    on_disk: Callable[[], OnDisk] = lambda: OnDisk([], [], set())
     manifest: Manifest = field(default_factory=Manifest)
     written: set[str] = field(default_factory=set)  # files of the stage, to move into place
     written_folders: set[str] = field(default_factory=set)  # folders of the stage, likewise
@@ -47,7 +50,7 @@ class Stage:
     def holds(self, path: str, key: str) -> bool:
         """Whether the live site holds `path` as made from `key`, untouched since."""
         entry = self.live.files.get(path)
-        return entry is not None and entry.key == key and self._intact(path, entry)
+        return entry is not None and entry.key == key and self._intact(path)
 
     def keep(self, path: str) -> None:
         """The live site's file is this build's too (holds() said so)."""
@@ -70,7 +73,7 @@ class Stage:
 
     def _same_as_live(self, path: str, digest: str, key: str | None) -> bool:
         live = self.live.files.get(path)
-        if live is None or live.sha1 != digest or not self._intact(path, live):
+        if live is None or live.sha1 != digest or not self._intact(path):
             return False
         self.manifest.files[self._claim(path)] = live._replace(key=key)
         return True
@@ -96,18 +99,15 @@ class Stage:
             raise LabdigestError(f"two pages want the same output path: {path}")
         return relative
 
-    def _intact(self, path: str, entry: Entry) -> bool:
-        try:
-            stat = os.stat(os.path.join(self.out, path))
-        except OSError:
-            return False
-        return stat.st_size == entry.size and stat.st_mtime_ns == entry.mtime_ns
+    def _intact(self, path: str) -> bool:
+        """Whether the live site's file is as the last build left it."""
+        return path not in self.on_disk().touched
 
 
 @contextlib.contextmanager
 def staged_output(out: Path, pool: Pool | None = None) -> Iterator[Stage]:
     """Yield the stage; if the block completes, its files are moved into `out`. A large
-    site's files dropped in by hand are looked for by one of the pool's workers."""
+    site's folder is looked at (on_disk) by one of the pool's workers."""
     out = out.absolute()
     _clear_leftovers(out)
     live = Manifest.load(out) if out.is_dir() else Manifest()
@@ -115,8 +115,13 @@ def staged_output(out: Path, pool: Pool | None = None) -> Iterator[Stage]:
     # (a first build renames the stage into place: it holds the site's folders)
     stage = Stage(path, out, live, flat=out.exists())
     stage.path.mkdir(parents=True)
-    if stage.flat and pool is not None:
-        stage.by_hand = pool.later(len(live.files), found_by_hand, str(out))
+    if stage.flat:
+        # (a worker reads the manifest itself: sending it would cost this process more)
+        stage.on_disk = (
+            pool.later(len(live.files), on_disk, str(out))
+            if pool is not None
+            else functools.cache(lambda: on_disk(str(out), live))
+        )
     try:
         yield stage
         _apply(stage)
@@ -132,13 +137,12 @@ def _apply(stage: Stage) -> None:
         return
     if not out.is_dir() or out.is_symlink():
         raise LabdigestError(f"{out} exists and is not a folder; refusing to replace it")
-    # (what was there before this build moves its files in)
-    by_hand = stage.by_hand() if stage.by_hand else found_by_hand(str(out), stage.live)
+    found = stage.on_disk()  # (what was there before this build moves its files in)
     for folder in sorted(stage.written_folders):
         _replace_folder(stage.path / folder, out / folder)
     for path in sorted(stage.written):
         _move(Path(staged_file(str(stage.path), path, stage.flat)), out / path)
-    _remove_stale(out, manifest, stage.live, by_hand)
+    _remove_stale(out, manifest, stage.live, found)
     manifest.save(out)
 
 
@@ -175,20 +179,22 @@ def _make_folder(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
 
 
-class ByHand(NamedTuple):
-    """What a site's folder holds that its manifest does not list (no build made it)."""
+class OnDisk(NamedTuple):
+    """How a site's folder differs from the manifest of the build that made it."""
 
-    files: list[str]  # a symbolic link counts as a file: it is removed, never followed
-    folders: list[str]  # each folder's files and subfolders are listed too
+    files: list[str]  # no build made these (a symbolic link counts: it is never followed)
+    folders: list[str]  # no build made these: each one's files and subfolders are listed too
+    touched: set[str]  # the manifest's files not as that build left them (edited, gone)
 
 
-def found_by_hand(out: str, live: Manifest | None = None) -> ByHand:
-    """The files and folders in `out` that the manifest of the build that made it (live:
-    read here when not given, as a worker does) does not list. Search bundles (replaced
-    whole) are not entered; a folder that cannot be read counts as empty."""
+def on_disk(out: str, live: Manifest | None = None) -> OnDisk:
+    """How `out` differs from its manifest (live: read here when not given, as a worker
+    does). Search bundles (replaced whole) are not entered; a folder that cannot be read
+    counts as empty."""
     live = Manifest.load(Path(out)) if live is None else live
     ours = folders_of(live)
-    found = ByHand([], [])
+    found = OnDisk([], [], set())
+    unseen = set(live.files)
     pending = [""]
     while pending:
         folder = pending.pop()
@@ -198,15 +204,29 @@ def found_by_hand(out: str, live: Manifest | None = None) -> ByHand:
                 for entry in entries:
                     path = prefix + entry.name
                     if not entry.is_dir(follow_symlinks=False):
-                        if path not in live.files:
+                        made = live.files.get(path)
+                        if made is None:
                             found.files.append(path)
+                            continue
+                        unseen.discard(path)
+                        if not _as_made(entry, made):
+                            found.touched.add(path)
                     elif path not in live.folders:
                         if path not in ours:
                             found.folders.append(path)
                         pending.append(path)
         except OSError:
             continue
+    found.touched.update(unseen)
     return found
+
+
+def _as_made(entry: os.DirEntry[str], made: Entry) -> bool:
+    try:
+        stat = entry.stat(follow_symlinks=False)
+    except OSError:
+        return False
+    return stat.st_size == made.size and stat.st_mtime_ns == made.mtime_ns
 
 
 def folders_of(manifest: Manifest) -> set[str]:
@@ -220,7 +240,7 @@ def folders_of(manifest: Manifest) -> set[str]:
     return folders
 
 
-def _remove_stale(out: Path, new: Manifest, live: Manifest, by_hand: ByHand) -> None:
+def _remove_stale(out: Path, new: Manifest, live: Manifest, by_hand: OnDisk) -> None:
     """Delete what the new site does not hold, of what the live site's manifest lists
     and what was dropped in by hand: a folder none of the new site's files is in goes
     whole, and so does a bundle no longer made."""
