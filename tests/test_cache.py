@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import build_site
+from conftest import build_site, tree_bytes
 from labdigest.cache import Cache, per_item, shard_of
+from test_safety import clean_copy_build
 
 
 def shard_files(cache: Cache) -> dict[str, int]:
@@ -82,8 +83,15 @@ def test_a_new_digest_rewrites_one_row_of_every_papers_cache(site: Path) -> None
             for path in cache.folder.glob(f"{name}.*.pickle")
         }
 
-    before = shards()
+    def view_data() -> dict[str, int]:
+        """The files the views' large parts are kept in, one beside each shard."""
+        return {path.name: path.stat().st_ino for path in cache.folder.glob("views.*.data")}
+
+    before, data_before = shards(), view_data()
     assert {name.split(".")[0] for name in before} == set(names)
+    assert {name.split(".")[1] for name in data_before} == {
+        name.split(".")[1] for name in before if name.startswith("views.")
+    }
     paper = next((site / "content/papers").glob("*.md"))
     front_matter = paper.read_text("utf-8").split("\n---\n", 1)[0]
     title = front_matter.split("title: ", 1)[1].split("\n", 1)[0]
@@ -94,7 +102,10 @@ def test_a_new_digest_rewrites_one_row_of_every_papers_cache(site: Path) -> None
         newer + "\n---\n\nZebra axolotl okapi pangolin.\n", "utf-8"
     )
     build_site(site, search=False)
-    after = shards()
+    after, data_after = shards(), view_data()
+    assert data_after.items() >= data_before.items()
+    new_data = [name.split(".")[1] for name in data_after if name not in data_before]
+    assert new_data == [shard_of("quokka-narwhal", "2026-03-12")]
     # (papers.json lines hold related papers too, which a small site ranks again whole)
     kept = [name for name in before if not name.startswith("records.")]
     assert {name: before[name] for name in kept} == {name: after[name] for name in kept}
@@ -103,3 +114,25 @@ def test_a_new_digest_rewrites_one_row_of_every_papers_cache(site: Path) -> None
     assert {shard_of("quokka-narwhal", "2026-03-12")} == {
         name.split(".")[1] for name in after if name not in before and "-md." not in name
     }
+
+
+def test_views_kept_apart_and_lost_are_made_again(site: Path, tmp_path: Path) -> None:
+    """A view's large part (its pickle, cards, search record) is kept in a data file beside
+    its shard and read when a page needs it. A data file deleted or cut short by hand
+    (or by a full disk) must not break the next build: its views are made again, and
+    the site is the same as a clean build's."""
+    public = build_site(site, search=False)
+    built = tree_bytes(public)
+    cache = Cache(site)
+    files = sorted(cache.folder.glob("views.*.data"))
+    assert len(files) > 2
+    files[0].unlink()
+    with open(files[1], "r+b") as stream:
+        stream.truncate(files[1].stat().st_size // 2)
+    paper = next((site / "content/papers").glob("*.md"))
+    paper.write_text(paper.read_text("utf-8") + "\nEdited.\n", "utf-8")
+    build_site(site, search=False)
+    assert tree_bytes(public) == clean_copy_build(site, tmp_path / "clean")
+    assert tree_bytes(public) != built  # (the edit shows)
+    assert not files[0].exists()
+    assert all(path.stat().st_size > 0 for path in cache.folder.glob("views.*.data"))

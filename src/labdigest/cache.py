@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import secrets
 import shutil
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from labdigest import fingerprint
 from labdigest.output.files import write_atomic
@@ -118,6 +119,19 @@ def per_item(
     anything made, dropped or moved are stored again. group(id, value): its group, a
     paper's date (see shard_of)."""
     known: dict[str, tuple[str, tuple[object, T]]] = cache.load_entries(name, key) if cache else {}
+    made, entries = _brought_up_to_date(known, inputs, compute)
+    if cache is not None:
+        parts, _ = _touched_parts(known, entries, made, group)
+        cache.store_shards(name, key, parts)
+    return {item: value for item, (_, value) in entries.items()}
+
+
+def _brought_up_to_date(
+    known: Mapping[str, tuple[str, tuple[object, Any]]],
+    inputs: Mapping[str, object],
+    compute: Callable[[list[str]], list[T]],
+) -> tuple[dict[str, T], dict[str, tuple[object, Any]]]:
+    """What compute made (the ids whose stand-in changed), and every id's entry."""
     stale = [
         item for item, digest in inputs.items() if item not in known or known[item][1][0] != digest
     ]
@@ -126,19 +140,121 @@ def per_item(
         item: (digest, made[item]) if item in made else known[item][1]
         for item, digest in inputs.items()
     }
-    if cache is not None:
-        shards = {
-            item: shard_of(item, group(item, value) if group else None)
-            for item, (_, value) in entries.items()
-        }
-        touched = {shards[item] for item in made}
-        for item, (shard, _) in known.items():
-            if shards.get(item) != shard:  # dropped, or now in another shard
-                touched.update([shard, shards[item]] if item in shards else [shard])
-        parts: dict[str, dict[str, Any]] = {shard: {} for shard in touched}
-        for item, entry in entries.items():
-            part = parts.get(shards[item])
-            if part is not None:
-                part[item] = entry
-        cache.store_shards(name, key, parts)
-    return {item: value for item, (_, value) in entries.items()}
+    return made, entries
+
+
+def _touched_parts(
+    known: Mapping[str, tuple[str, object]],
+    entries: Mapping[str, tuple[object, T]],
+    made: Mapping[str, T],
+    group: Callable[[str, T], str] | None,
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The shards to store again, whole (an entry made, dropped or moved), and the shard
+    of every entry."""
+    shards = {
+        item: shard_of(item, group(item, value) if group else None)
+        for item, (_, value) in entries.items()
+    }
+    touched = {shards[item] for item in made}
+    for item, (shard, _) in known.items():
+        if shards.get(item) != shard:  # dropped, or now in another shard
+            touched.update([shard, shards[item]] if item in shards else [shard])
+    parts: dict[str, dict[str, Any]] = {shard: {} for shard in touched}
+    for item, entry in entries.items():
+        part = parts.get(shards[item])
+        if part is not None:
+            part[item] = entry
+    return parts, shards
+
+
+class Apart(NamedTuple):
+    """Where the large part of a value is kept: its shard's data file (each version of it
+    named by a token of its own) and its place there."""
+
+    token: str
+    start: int
+    size: int
+
+
+class Shelf:
+    """The large parts of per_item_apart's values, each read when asked for."""
+
+    def __init__(
+        self, folder: Path, name: str, places: dict[str, tuple[str, Apart]], here: dict[str, bytes]
+    ):
+        self._folder, self._name, self._places = folder, name, places
+        self._here = here  # those made by this build (all of them, without a cache)
+
+    def __getitem__(self, item: str) -> bytes:
+        if item in self._here:
+            return self._here[item]
+        shard, apart = self._places[item]
+        with open(self._folder / data_file(self._name, shard, apart.token), "rb") as stream:
+            stream.seek(apart.start)
+            return stream.read(apart.size)
+
+
+def data_file(name: str, shard: str, token: str) -> str:
+    return f"{name}.{shard}.{token}.data"
+
+
+def per_item_apart(
+    cache: Cache | None,
+    name: str,
+    key: object,
+    inputs: Mapping[str, object],
+    compute: Callable[[list[str]], list[tuple[T, bytes]]],
+    group: Callable[[str, T], str] | None = None,
+) -> tuple[dict[str, T], Shelf]:
+    """per_item for values of two parts, a small one and a large one (bytes): the large
+    parts are kept apart, in a data file beside each shard, and read one at a time when
+    asked for (the Shelf). A rebuild reads the small part of every value, and the large
+    part of those it shows: the views of the pages it makes, not every paper's view."""
+    if cache is None:
+        made = dict(zip(inputs, compute(list(inputs)), strict=True))
+        here = {item: large for item, (_, large) in made.items()}
+        return {item: small for item, (small, _) in made.items()}, Shelf(Path(), name, {}, here)
+    known = _with_data(cache, name, cache.load_entries(name, key))
+    places = {item: (shard, entry[1][1]) for item, (shard, entry) in known.items()}
+    old = Shelf(cache.folder, name, places, {})
+    made, entries = _brought_up_to_date(known, inputs, compute)
+    by_small = (lambda item, value: group(item, value[0])) if group else None
+    parts, shards = _touched_parts(known, entries, made, by_small)
+    for shard, part in parts.items():
+        token, start, chunks = secrets.token_hex(4), 0, []
+        for item, (digest, (small, large)) in part.items():
+            data = large if item in made else old[item]
+            chunks.append(data)
+            part[item] = (digest, (small, Apart(token, start, len(data))))
+            start += len(data)
+        if chunks:  # (written before the shard that points into it)
+            write_atomic(cache.folder / data_file(name, shard, token), b"".join(chunks))
+    cache.store_shards(name, key, parts)
+    stored = {item: entry for part in parts.values() for item, entry in part.items()}
+    places = {item: (shards[item], stored.get(item, e)[1][1]) for item, e in entries.items()}
+    _remove_unused_data(cache.folder, name, places)
+    here = {item: large for item, (_, large) in made.items()}
+    return {item: small for item, (_, (small, _)) in entries.items()}, Shelf(
+        cache.folder, name, places, here
+    )
+
+
+def _with_data(
+    cache: Cache, name: str, known: dict[str, tuple[str, tuple[object, Any]]]
+) -> dict[str, tuple[str, tuple[object, Any]]]:
+    """The entries whose large part is where they say (a data file removed or cut short
+    by hand: its entries are made again)."""
+    sizes = {path.name: path.stat().st_size for path in cache.folder.glob(f"{name}.*.data")}
+    kept = {}
+    for item, (shard, (digest, (small, apart))) in known.items():
+        size = sizes.get(data_file(name, shard, apart.token), -1)
+        if apart.start + apart.size <= size:
+            kept[item] = (shard, (digest, (small, apart)))
+    return kept
+
+
+def _remove_unused_data(folder: Path, name: str, places: dict[str, tuple[str, Apart]]) -> None:
+    used = {data_file(name, shard, apart.token) for shard, apart in places.values()}
+    for path in folder.glob(f"{name}.*.data"):
+        if path.name not in used:
+            path.unlink(missing_ok=True)

@@ -96,7 +96,8 @@ def _site(
             # the shards meanwhile (the search line tells how long the build then waited).
             if indexing:
                 records = search_records(prepared)
-                indexed = _index_meanwhile(stage, records, config.language, threads)
+                record_of = prepared.context.kept.record
+                indexed = _index_meanwhile(stage, records, record_of, config.language, threads)
             files = render_site(
                 prepared, links, cache, stage, progress, site.pool, search_index=indexing
             )
@@ -149,9 +150,14 @@ def _write(stage: Stage, files: list[SiteFile], progress: Progress) -> None:
 
 
 def _index_meanwhile(
-    stage: Stage, records: list[tuple[str, str]], language: str, threads: ThreadPoolExecutor
+    stage: Stage,
+    records: list[tuple[str, str]],
+    record_of: Callable[[str], str],
+    language: str,
+    threads: ThreadPoolExecutor,
 ) -> Callable[[], int]:
-    """The search index of the new site, in shards: a shard whose key is unchanged is
+    """The search index of the new site, in shards (records: each paper's slug and the
+    key of its record, record_of(slug) the record): a shard whose key is unchanged is
     kept, the others are made by Pagefind into the stage, a few at a time (each holds
     its pages in memory), by these threads. Returns a function that waits for them and
     tells how many papers were indexed anew."""
@@ -164,10 +170,11 @@ def _index_meanwhile(
 
     def make(number: int) -> None:
         shard, bundle = todo[number]
-        pages = search.index_shard(shard, stage.path / f".records-{number}", bundle, language)
-        if pages != len(shard.records):
+        work = stage.path / f".records-{number}"
+        pages = search.index_shard(shard, record_of, work, bundle, language)
+        if pages != len(shard.papers):
             raise LabdigestError(
-                f"Pagefind indexed {pages} pages in {shard.folder}, expected {len(shard.records)}"
+                f"Pagefind indexed {pages} pages in {shard.folder}, expected {len(shard.papers)}"
             )
 
     futures = [threads.submit(make, number) for number in range(len(todo))]
@@ -175,7 +182,7 @@ def _index_meanwhile(
     def wait() -> int:
         for future in futures:
             future.result()
-        return sum(len(shard.records) for shard, _ in todo)
+        return sum(len(shard.papers) for shard, _ in todo)
 
     return wait
 

@@ -15,7 +15,7 @@ import importlib.metadata
 import json
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,11 +34,11 @@ AT_ONCE = 2  # shards indexed side by side (each its own Pagefind process)
 
 @dataclass(frozen=True, slots=True)
 class Shard:
-    """One Pagefind bundle: its folder in the site, its papers (slug, search record) and
-    the key of all that it indexes."""
+    """One Pagefind bundle: its folder in the site, its papers (slug, the key of its
+    search record) and the key of all that it indexes."""
 
     folder: str
-    records: tuple[tuple[str, str], ...]
+    papers: tuple[tuple[str, str], ...]
     key: str
 
 
@@ -54,28 +54,31 @@ def bundle_folders(count: int) -> list[str]:
     return [f"{FOLDER}/{number}" for number in range(1, len(shard_sizes(count)) + 1)]
 
 
-def shards(records: Sequence[tuple[str, str]], language: str) -> list[Shard]:
-    """The shards of these papers' search records, given by date (records_in_order)."""
+def shards(papers: Sequence[tuple[str, str]], language: str) -> list[Shard]:
+    """The shards of these papers (slug, the key of its search record), given by date
+    (records_in_order)."""
     made, start = [], 0
     version = pagefind_version()
-    for folder, size in zip(bundle_folders(len(records)), shard_sizes(len(records)), strict=True):
-        part = tuple(records[start : start + size])
+    for folder, size in zip(bundle_folders(len(papers)), shard_sizes(len(papers)), strict=True):
+        part = tuple(papers[start : start + size])
         start += size
         digest = hashlib.sha1(f"{version}\0{language}".encode())
-        for slug, record in part:
-            digest.update(f"\0{slug}\0{record}".encode())
+        for slug, record_key in part:
+            digest.update(f"\0{slug}\0{record_key}".encode())
         made.append(Shard(folder, part, digest.hexdigest()))
     return made
 
 
-def index_shard(shard: Shard, work: Path, bundle: Path, language: str) -> int:
-    """Write the shard's bundle into `bundle` (made from its records, written under
-    `work` and removed again); the pages it indexed."""
+def index_shard(
+    shard: Shard, record_of: Callable[[str], str], work: Path, bundle: Path, language: str
+) -> int:
+    """Write the shard's bundle into `bundle` (made from its papers' search records,
+    record_of(slug), written under `work` and removed again); the pages it indexed."""
     # One file per paper, side by side (a folder each costs more than the file): a
     # result links to the page its record names (its `path` metadata), not to this file.
     work.mkdir()
-    for slug, record in shard.records:
-        (work / f"{slug}.html").write_text(record, encoding="utf-8")
+    for slug, _ in shard.papers:
+        (work / f"{slug}.html").write_text(record_of(slug), encoding="utf-8")
     try:
         _run(
             "--site",
@@ -132,8 +135,9 @@ def indexed_pages(bundle: Path) -> int:
     return sum(int(language["page_count"]) for language in entry["languages"].values())
 
 
-def records_in_order(records: dict[str, str], dates: dict[str, str]) -> list[tuple[str, str]]:
-    """The papers' records by date, then slug: every paper of a shard is as old as or
-    newer than every paper of the shard before, so the search page lists results newest
-    first by reading the shards newest first."""
-    return [(slug, records[slug]) for slug in sorted(records, key=lambda s: (dates[s], s))]
+def records_in_order(record_keys: dict[str, str], dates: dict[str, str]) -> list[tuple[str, str]]:
+    """The papers (slug, the key of its search record) by date, then slug: every paper of
+    a shard is as old as or newer than every paper of the shard before, so the search page
+    lists results newest first by reading the shards newest first."""
+    order = sorted(record_keys, key=lambda s: (dates[s], s))
+    return [(slug, record_keys[slug]) for slug in order]

@@ -7,7 +7,7 @@ import html
 import json
 import pickle
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast, overload
 from urllib.parse import quote_plus
@@ -148,28 +148,29 @@ class PaperView:
 
 
 class Views(Mapping[str, PaperView]):
-    """slug → PaperView, each kept as its pickle and unpickled when something asks for
-    it, not held after: a rebuild after an edit shows a few hundred of 10,000 views, and
-    a clean build's e-mails and feeds show each view once or twice (all 10,000 held
-    would take a hundred MB)."""
+    """slug → PaperView, each kept as its pickle (load(slug) reads it), unpickled when
+    something asks for it and not held after: a rebuild shows a few hundred of 10,000
+    views, and a clean build's lists and feeds show each view once or twice."""
 
-    __slots__ = ("_stored",)
+    __slots__ = ("_slugs", "stored")
 
-    def __init__(self, stored: dict[str, bytes]):
-        self._stored = stored
+    def __init__(self, slugs: Iterable[str], load: Callable[[str], bytes]):
+        self._slugs = dict.fromkeys(slugs)
+        self.stored = load  # slug → the view's pickle (to send to worker processes)
 
     def __getitem__(self, slug: str) -> PaperView:
-        return cast(PaperView, pickle.loads(self._stored[slug]))
+        if slug not in self._slugs:
+            raise KeyError(slug)
+        return cast(PaperView, pickle.loads(self.stored(slug)))
+
+    def __contains__(self, slug: object) -> bool:
+        return slug in self._slugs
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._stored)
+        return iter(self._slugs)
 
     def __len__(self) -> int:
-        return len(self._stored)
-
-    def stored(self) -> dict[str, bytes]:
-        """Every view as its pickle (to send to worker processes)."""
-        return self._stored
+        return len(self._slugs)
 
     def listed(self, slugs: Iterable[str]) -> ViewList:
         return ViewList(self, tuple(slugs))

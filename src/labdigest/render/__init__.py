@@ -50,10 +50,11 @@ def prepare(
 
 
 def search_records(prepared: Prepared) -> list[tuple[str, str]]:
-    """Each paper's search record (slug, record), by date (search.records_in_order)."""
+    """Each paper (slug, the key of its search record), by date (search.records_in_order);
+    prepared.context.kept.record(slug) reads the record."""
     context = prepared.context
     dates = {paper.slug: paper.date for paper in context.library.papers}
-    return search.records_in_order(context.records, dates)
+    return search.records_in_order(context.record_keys, dates)
 
 
 def render_site(

@@ -9,13 +9,13 @@ import hashlib
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 from urllib.parse import quote_plus
 
 from markupsafe import Markup
 
 from labdigest import cite, markup, parallel
-from labdigest.cache import Cache, by_date, per_item
+from labdigest.cache import Cache, Shelf, by_date, per_item_apart
 from labdigest.models import Digest, Library, Paper, Topic
 from labdigest.render.environment import Renderer, RendererSpec, renderer_for
 from labdigest.topics import TopicIndex
@@ -65,25 +65,55 @@ class Context:
     digest_papers: dict[str, ViewList]  # digest id → its papers, in the digest's order
     first_seen: dict[str, DigestView]  # paper slug → the earliest digest it is in
     lab_papers: list[str]  # the slugs of papers by a member of the lab
-    records: dict[str, str]  # slug → its search record
-    # slug → its cards (h3 as related lists show it, h2 as other lists do), rendered with
-    # its view and kept with it, as text (the renderer marks a card safe when it shows it)
-    cards: dict[str, tuple[str, str]]
+    record_keys: dict[str, str]  # slug → the SHA-1 of its search record
+    kept: KeptViews  # each paper's view, search record and cards, read when needed
 
 
-class MadeView(NamedTuple):
-    """A paper's view as kept in the build cache: its pickle, the pickle's digest (the
-    view's key), whether a lab member is one of its authors, its search record (what
-    Pagefind indexes of it), its cards (h3, h2) and BibTeX with its digest: a rebuild's
-    lists and .bib files show kept papers without unpickling their views."""
+class ViewFacts(NamedTuple):
+    """What every build reads of a paper's view, as kept in the build cache: the view's
+    key (the digest of its pickle), whether a lab member is one of its authors, the key
+    of its search record, its BibTeX (the .bib collections are made of them) and its
+    key. The rest (ViewData) is read only for the pages that show it."""
 
-    stored: bytes
     key: str
     by_member: bool
-    record: str
-    cards: tuple[str, str]  # (plain text: a Markup is slower to unpickle)
+    record_key: str
     bibtex: str
     bib_key: str
+
+
+class ViewData(NamedTuple):
+    """The rest of a paper's view as kept in the build cache: its pickle, its search
+    record (what Pagefind indexes of it) and its cards (h3 as related lists show it, h2
+    as other lists do), as text (the renderer marks a card safe when it shows it)."""
+
+    stored: bytes
+    record: str
+    cards: tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class KeptViews:
+    """Each paper's ViewData, read from the cache's shelf when asked for."""
+
+    shelf: Shelf
+
+    def data(self, slug: str) -> ViewData:
+        return cast(ViewData, pickle.loads(self.shelf[slug]))
+
+    def stored(self, slug: str) -> bytes:
+        return self.data(slug).stored
+
+    def record(self, slug: str) -> str:
+        return self.data(slug).record
+
+    def card(self, slug: str, heading: str) -> str | None:
+        """The card as made with the view (h3 or h2; None for another heading)."""
+        index = CARD_HEADINGS.get(heading)
+        return None if index is None else self.data(slug).cards[index]
+
+
+CARD_HEADINGS = {"h3": 0, "h2": 1}  # the cards made with each view
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +163,10 @@ def make_context(
         parts = (source, *topics.of_paper[paper.slug], "\1", *topics.phrases_of[paper.slug])
         return _digest("\0".join((*parts, "\1", *names, library.citation_keys[paper.slug])))
 
-    def make_views(slugs: list[str]) -> list[MadeView]:
+    def make_views(slugs: list[str]) -> list[tuple[ViewFacts, bytes]]:
         return pool.map(functools.partial(make_view, maker), [inputs(by_slug[s]) for s in slugs])
 
-    made = per_item(
+    facts, shelf = per_item_apart(
         cache,
         "views",
         build_key,
@@ -144,11 +174,9 @@ def make_context(
         make_views,
         group=by_date(library.papers),
     )
-    papers = Views({slug: entry.stored for slug, entry in made.items()})
-    cards = {slug: entry.cards for slug, entry in made.items()}
-    for slug, (h3, h2) in cards.items():
-        renderer.know_card(slug, "h3", h3)
-        renderer.know_card(slug, "h2", h2)
+    kept = KeptViews(shelf)
+    papers = Views(facts, kept.stored)
+    renderer.card_source = kept.card
     digests = [digest_view(site, d) for d in library.digests]
     digest_papers = {d.id: papers.listed(e.slug for e in d.papers) for d in library.digests}
     first_seen: dict[str, DigestView] = {}
@@ -159,21 +187,22 @@ def make_context(
         library=library,
         topics=topics,
         papers=papers,
-        view_keys={slug: entry.key for slug, entry in made.items()},
-        bib_keys={slug: entry.bib_key for slug, entry in made.items()},
-        bibtex={slug: entry.bibtex for slug, entry in made.items()},
+        view_keys={slug: entry.key for slug, entry in facts.items()},
+        bib_keys={slug: entry.bib_key for slug, entry in facts.items()},
+        bibtex={slug: entry.bibtex for slug, entry in facts.items()},
         topic_views=topic_views,
         digests=digests,
         digest_papers=digest_papers,
         first_seen=first_seen,
-        lab_papers=[slug for slug, entry in made.items() if entry.by_member],
-        records={slug: entry.record for slug, entry in made.items()},
-        cards=cards,
+        lab_papers=[slug for slug, entry in facts.items() if entry.by_member],
+        record_keys={slug: entry.record_key for slug, entry in facts.items()},
+        kept=kept,
     )
 
 
-def make_view(maker: ViewMaker, inputs: ViewInputs) -> MadeView:
-    """A paper's view and its cards (on a worker, or here)."""
+def make_view(maker: ViewMaker, inputs: ViewInputs) -> tuple[ViewFacts, bytes]:
+    """A paper's view, its cards and search record (on a worker, or here): its facts,
+    and the pickle of its ViewData."""
     renderer = renderer_for(maker.renderer)
     view = paper_view(maker, inputs)
     stored = pickle.dumps(view, protocol=5)
@@ -181,7 +210,8 @@ def make_view(maker: ViewMaker, inputs: ViewInputs) -> MadeView:
     record = renderer.render_template("search-record.html", {"paper": view})
     key = hashlib.sha1(stored).hexdigest()
     bibtex = view.bibtex
-    return MadeView(stored, key, view.has_member, record, cards, bibtex, _digest(bibtex))
+    facts = ViewFacts(key, view.has_member, _digest(record), bibtex, _digest(bibtex))
+    return facts, pickle.dumps(ViewData(stored, record, cards), protocol=5)
 
 
 def paper_view(maker: ViewMaker, inputs: ViewInputs) -> PaperView:

@@ -10,7 +10,7 @@ import functools
 import hashlib
 import secrets
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,8 @@ from labdigest.urls import Site
 from labdigest.views import PLAIN_VIEWS, DigestView, PaperView, ViewList
 
 TEMPLATE_SUFFIXES = (".html", ".txt")  # what Jinja reads (assets may be binary)
-CardKey = tuple[str, str, str | None, bool]
+CardKey = tuple[str, str, str | None, bool]  # slug, heading, digest seen in, new
+PLAIN: tuple[None, bool] = (None, False)  # the card of a paper not marked seen or new
 
 
 class Renderer:
@@ -51,6 +52,8 @@ class Renderer:
         )
         self.env.globals.update(site=self.site, config=config, card=self.card, cards=self.cards)
         self._cards: dict[CardKey, str] = {}  # (safe HTML, marked so when shown)
+        # slug, heading → the card rendered with the paper's view, where one was (None)
+        self.card_source: Callable[[str, str], str | None] = lambda slug, heading: None
 
     def render_page(self, out_path: str, template_name: str, context: dict[str, Any]) -> bytes:
         return self.render_template(template_name, page_context(self, out_path, context)).encode()
@@ -85,14 +88,26 @@ class Renderer:
         """A paper's card, rendered once per variant: a paper is listed on its topics,
         its digests and five papers' related lists, and the card is the same on each."""
         key = (paper.slug, heading, seen.id if seen else None, new)
-        if key not in self._cards:
+        card = self._cards.get(key)
+        if card is None and key[2:] == PLAIN:
+            card = self.made_card(paper.slug, heading)
+        if card is None:
             context = {"paper": paper, "heading": heading, "seen": seen, "new": new}
-            self._cards[key] = self.render_template("_card.html", context)
-        return Markup(self._cards[key])
+            card = self._cards[key] = self.render_template("_card.html", context)
+        return Markup(card)
 
     def know_card(self, slug: str, heading: str, card: str) -> None:
         """A paper's card, rendered where its view was made."""
-        self._cards[(slug, heading, None, False)] = card
+        self._cards[(slug, heading, *PLAIN)] = card
+
+    def made_card(self, slug: str, heading: str) -> str | None:
+        """The card rendered with the paper's view (by card_source), if there is one."""
+        card = self._cards.get((slug, heading, *PLAIN))
+        if card is None:
+            card = self.card_source(slug, heading)
+            if card is not None:
+                self._cards[(slug, heading, *PLAIN)] = card
+        return card
 
     def cards(self, papers: Sequence[PaperView], heading: str = "h3") -> Markup:
         """The cards of a list of papers, each in a list item (a listed view is not even
@@ -101,7 +116,7 @@ class Renderer:
             return Markup("".join(f"<li>{self.card(paper, heading)}</li>\n" for paper in papers))
         items = []
         for slug in papers.slugs:
-            card = self._cards.get((slug, heading, None, False))
+            card = self.made_card(slug, heading)
             items.append(f"<li>{card or self.card(papers.views[slug], heading)}</li>\n")
         return Markup("".join(items))
 

@@ -41,7 +41,7 @@ class PaperTask:
     navs: tuple[DigestNav, ...]
     related: tuple[str, ...]
     views: dict[str, bytes]  # its view, and those of related papers whose card is not given
-    cards: dict[str, str]  # the related papers' cards (h3), where made with their views
+    cards: dict[str, str]  # the related papers' cards (h3), as made with their views
 
 
 def paper_files(
@@ -65,7 +65,7 @@ def paper_files(
         if stage.holds(page_path, page_key) and stage.holds(bib_path, bib_key):
             files += [KeptFile(page_path), KeptFile(bib_path)]
         else:
-            tasks.append(_task(context, slug, page_key, bib_key, navs[slug], related))
+            tasks.append(_task(renderer, context, slug, (page_key, bib_key), navs[slug], related))
     written = pool.map(
         functools.partial(render_paper, PageCommon(spec, str(stage.path), stage.flat)),
         tasks,
@@ -77,17 +77,17 @@ def paper_files(
 
 
 def _task(
+    renderer: Renderer,
     context: Context,
     slug: str,
-    page_key: str,
-    bib_key: str,
+    keys: tuple[str, str],
     navs: tuple[DigestNav, ...],
     related: Links,
 ) -> PaperTask:
-    stored, others = context.papers.stored(), related.get(slug, ())
-    cards = {other: context.cards[other][0] for other in others if other in context.cards}
-    views = {other: stored[other] for other in (slug, *others) if other not in cards}
-    return PaperTask(slug, page_key, bib_key, navs, others, views, cards)
+    others, kept = related.get(slug, ()), context.kept
+    cards = {other: card for other in others if (card := renderer.made_card(other, "h3"))}
+    views = {other: kept.stored(other) for other in (slug, *others) if other not in cards}
+    return PaperTask(slug, *keys, navs, others, views, cards)
 
 
 def digest_navs(renderer: Renderer, context: Context) -> dict[str, tuple[DigestNav, ...]]:
@@ -119,7 +119,7 @@ def render_paper(common: PageCommon, task: PaperTask) -> tuple[WrittenFile, Writ
     renderer = renderer_for(common.renderer)
     for other, card in task.cards.items():
         renderer.know_card(other, "h3", card)
-    views = Views(task.views)
+    views = Views([task.slug, *task.related], task.views.__getitem__)
     view = views[task.slug]
     values = {
         **own_inputs(views, task.slug, task.navs, task.related),
