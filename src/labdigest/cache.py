@@ -149,16 +149,17 @@ def _touched_parts(
     made: Mapping[str, T],
     group: Callable[[str, T], str] | None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    """The shards to store again, whole (an entry made, dropped or moved), and the shard
-    of every entry."""
-    shards = {
-        item: shard_of(item, group(item, value) if group else None)
-        for item, (_, value) in entries.items()
-    }
-    touched = {shards[item] for item in made}
-    for item, (shard, _) in known.items():
-        if shards.get(item) != shard:  # dropped, or now in another shard
-            touched.update([shard, shards[item]] if item in shards else [shard])
+    """The shards to store again, whole (an entry made, or dropped), and the shard of
+    every entry: an entry made goes to its group's row (and leaves the shard it was in),
+    one taken from the cache stays where it is."""
+    shards = {item: known[item][0] for item in entries if item not in made}
+    touched: set[str] = set()
+    for item, value in made.items():
+        shards[item] = shard_of(item, group(item, value) if group else None)
+        touched.add(shards[item])
+        if item in known:
+            touched.add(known[item][0])
+    touched.update(shard for item, (shard, _) in known.items() if item not in entries)
     parts: dict[str, dict[str, Any]] = {shard: {} for shard in touched}
     for item, entry in entries.items():
         part = parts.get(shards[item])

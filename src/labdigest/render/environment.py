@@ -181,7 +181,7 @@ def _describe(
         parts.append(f"@{seen[id(value)]}")
     elif isinstance(value, ViewList):
         seen[id(value)] = len(parts)
-        parts.append("L" + ",".join(view_keys[slug] for slug in value.slugs))
+        parts.append("L" + ",".join(map(view_keys.__getitem__, value.slugs)))
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         seen[id(value)] = len(parts)
         parts.append(type(value).__name__ + "(")
