@@ -209,7 +209,7 @@ def on_disk(out: str, live: Manifest | None = None) -> OnDisk:
                             found.files.append(path)
                             continue
                         unseen.discard(path)
-                        if not _as_made(entry, made):
+                        if not _as_made(entry.path, made):
                             found.touched.add(path)
                     elif path not in live.folders:
                         if path not in ours:
@@ -221,9 +221,11 @@ def on_disk(out: str, live: Manifest | None = None) -> OnDisk:
     return found
 
 
-def _as_made(entry: os.DirEntry[str], made: Entry) -> bool:
+def _as_made(path: str, made: Entry) -> bool:
+    # (os.lstat, not the listing's own times: Windows keeps those in the folder, and they
+    # may lag the file's own, which the manifest recorded)
     try:
-        stat = entry.stat(follow_symlinks=False)
+        stat = os.lstat(path)
     except OSError:
         return False
     return stat.st_size == made.size and stat.st_mtime_ns == made.mtime_ns
