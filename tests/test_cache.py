@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import build_site, tree_bytes
-from labdigest.cache import Cache, per_item, shard_of
+from labdigest.cache import Cache, per_item, per_item_apart, shard_of
 from test_safety import clean_copy_build
 
 
@@ -136,3 +136,33 @@ def test_views_kept_apart_and_lost_are_made_again(site: Path, tmp_path: Path) ->
     assert tree_bytes(public) != built  # (the edit shows)
     assert not files[0].exists()
     assert all(path.stat().st_size > 0 for path in cache.folder.glob("views.*.data"))
+
+
+def test_a_value_whose_data_file_is_lost_leaves_no_stale_entry(tmp_path: Path) -> None:
+    """per_item_apart: an entry whose large part is gone is made again, and the shard
+    that held it is stored again without it (else a later build could read it again and
+    make it again, every time)."""
+    cache = Cache(tmp_path)
+    made: list[str] = []
+
+    def compute(items: list[str]) -> list[tuple[str, bytes]]:
+        made.extend(items)
+        return [(item.upper(), item.encode() * 100) for item in items]
+
+    dates = {"a": "2026-03-11", "b": "2026-03-11"}
+    group = lambda item, _: dates[item]  # noqa: E731
+    small, shelf = per_item_apart(cache, "v", "k", {"a": "1", "b": "1"}, compute, group)
+    assert small == {"a": "A", "b": "B"} and shelf["a"] == b"a" * 100
+    old_shard = shard_of("a", "2026-03-11")
+    for path in cache.folder.glob(f"v.{old_shard}.*.data"):
+        path.unlink()
+    dates["a"] = "2026-03-12"  # (its entry would now be placed in another shard)
+    made.clear()
+    small, shelf = per_item_apart(cache, "v", "k", {"a": "1", "b": "1"}, compute, group)
+    assert small == {"a": "A", "b": "B"} and shelf["a"] == b"a" * 100
+    assert "a" in made
+    stale = cache.load(f"v.{old_shard}", "k")
+    assert stale is None or "a" not in stale
+    made.clear()
+    per_item_apart(cache, "v", "k", {"a": "1", "b": "1"}, compute, group)
+    assert made == []  # nothing lost, nothing made again

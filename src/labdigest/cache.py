@@ -243,15 +243,14 @@ def per_item_apart(
 def _with_data(
     cache: Cache, name: str, known: dict[str, tuple[str, tuple[object, Any]]]
 ) -> dict[str, tuple[str, tuple[object, Any]]]:
-    """The entries whose large part is where they say (a data file removed or cut short
-    by hand: its entries are made again)."""
+    """The entries, those whose large part is not where they say marked to be made again
+    (a data file removed or cut short by hand): their shards are then stored again."""
     sizes = {path.name: path.stat().st_size for path in cache.folder.glob(f"{name}.*.data")}
-    kept = {}
+    checked = {}
     for item, (shard, (digest, (small, apart))) in known.items():
-        size = sizes.get(data_file(name, shard, apart.token), -1)
-        if apart.start + apart.size <= size:
-            kept[item] = (shard, (digest, (small, apart)))
-    return kept
+        whole = apart.start + apart.size <= sizes.get(data_file(name, shard, apart.token), -1)
+        checked[item] = (shard, (digest if whole else None, (small, apart)))
+    return checked
 
 
 def _remove_unused_data(folder: Path, name: str, places: dict[str, tuple[str, Apart]]) -> None:
