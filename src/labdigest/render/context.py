@@ -7,9 +7,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import pickle
+import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, cast
+from typing import NamedTuple
 from urllib.parse import quote_plus
 
 from markupsafe import Markup
@@ -73,7 +74,7 @@ class ViewFacts(NamedTuple):
     """What every build reads of a paper's view, as kept in the build cache: the view's
     key (the digest of its pickle), whether a lab member is one of its authors, the key
     of its search record, its BibTeX (the .bib collections are made of them) and its
-    key. The rest (ViewData) is read only for the pages that show it."""
+    key. The rest (view_data) is read only for the pages that show it."""
 
     key: str
     by_member: bool
@@ -82,38 +83,41 @@ class ViewFacts(NamedTuple):
     bib_key: str
 
 
-class ViewData(NamedTuple):
-    """The rest of a paper's view as kept in the build cache: its pickle, its search
-    record (what Pagefind indexes of it) and its cards (h3 as related lists show it, h2
-    as other lists do), as text (the renderer marks a card safe when it shows it)."""
+# The rest of a paper's view, as kept in the build cache apart from its facts: its
+# pickle, its search record (what Pagefind indexes of it) and its cards (h3 as related
+# lists show it, h2 as other lists do; the renderer marks a card safe when it shows it),
+# one after the other behind their sizes, so that each is read without the others.
+PARTS = {"stored": 0, "record": 1, "h3": 2, "h2": 3}
+_SIZES = struct.Struct("<4I")
 
-    stored: bytes
-    record: str
-    cards: tuple[str, str]
+
+def view_data(stored: bytes, record: str, cards: tuple[str, str]) -> bytes:
+    parts = (stored, record.encode("utf-8"), *(card.encode("utf-8") for card in cards))
+    return _SIZES.pack(*map(len, parts)) + b"".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
 class KeptViews:
-    """Each paper's ViewData, read from the cache's shelf when asked for."""
+    """Each paper's view data (view_data), read from the cache's shelf when asked for."""
 
     shelf: Shelf
 
-    def data(self, slug: str) -> ViewData:
-        return cast(ViewData, pickle.loads(self.shelf[slug]))
+    def _part(self, slug: str, index: int) -> bytes:
+        data = self.shelf[slug]
+        sizes = _SIZES.unpack_from(data)
+        start = _SIZES.size + sum(sizes[:index])
+        return data[start : start + sizes[index]]
 
     def stored(self, slug: str) -> bytes:
-        return self.data(slug).stored
+        return self._part(slug, PARTS["stored"])
 
     def record(self, slug: str) -> str:
-        return self.data(slug).record
+        return self._part(slug, PARTS["record"]).decode("utf-8")
 
     def card(self, slug: str, heading: str) -> str | None:
         """The card as made with the view (h3 or h2; None for another heading)."""
-        index = CARD_HEADINGS.get(heading)
-        return None if index is None else self.data(slug).cards[index]
-
-
-CARD_HEADINGS = {"h3": 0, "h2": 1}  # the cards made with each view
+        index = PARTS.get(heading) if heading in ("h3", "h2") else None
+        return None if index is None else self._part(slug, index).decode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +206,7 @@ def make_context(
 
 def make_view(maker: ViewMaker, inputs: ViewInputs) -> tuple[ViewFacts, bytes]:
     """A paper's view, its cards and search record (on a worker, or here): its facts,
-    and the pickle of its ViewData."""
+    and its view data."""
     renderer = renderer_for(maker.renderer)
     view = paper_view(maker, inputs)
     stored = pickle.dumps(view, protocol=5)
@@ -211,7 +215,7 @@ def make_view(maker: ViewMaker, inputs: ViewInputs) -> tuple[ViewFacts, bytes]:
     key = hashlib.sha1(stored).hexdigest()
     bibtex = view.bibtex
     facts = ViewFacts(key, view.has_member, _digest(record), bibtex, _digest(bibtex))
-    return facts, pickle.dumps(ViewData(stored, record, cards), protocol=5)
+    return facts, view_data(stored, record, cards)
 
 
 def paper_view(maker: ViewMaker, inputs: ViewInputs) -> PaperView:
