@@ -215,9 +215,9 @@ def per_item_apart(
         made = dict(zip(inputs, compute(list(inputs)), strict=True))
         here = {item: large for item, (_, large) in made.items()}
         return {item: small for item, (small, _) in made.items()}, Shelf(Path(), name, {}, here)
-    known = _with_data(cache, name, cache.load_entries(name, key))
-    places = {item: (shard, entry[1][1]) for item, (shard, entry) in known.items()}
-    old = Shelf(cache.folder, name, places, {})
+    sizes = {path.name: path.stat().st_size for path in cache.folder.glob(f"{name}.*.data")}
+    known = _with_data(name, cache.load_entries(name, key), sizes)
+    old = Shelf(cache.folder, name, {i: (shard, e[1][1]) for i, (shard, e) in known.items()}, {})
     made, entries = _brought_up_to_date(known, inputs, compute)
     by_small = (lambda item, value: group(item, value[0])) if group else None
     parts, shards = _touched_parts(known, entries, made, by_small)
@@ -233,7 +233,7 @@ def per_item_apart(
     cache.store_shards(name, key, parts)
     stored = {item: entry for part in parts.values() for item, entry in part.items()}
     places = {item: (shards[item], stored.get(item, e)[1][1]) for item, e in entries.items()}
-    _remove_unused_data(cache.folder, name, places)
+    _remove_unused_data(cache.folder, name, places, sizes)
     here = {item: large for item, (_, large) in made.items()}
     return {item: small for item, (_, (small, _)) in entries.items()}, Shelf(
         cache.folder, name, places, here
@@ -241,11 +241,11 @@ def per_item_apart(
 
 
 def _with_data(
-    cache: Cache, name: str, known: dict[str, tuple[str, tuple[object, Any]]]
+    name: str, known: dict[str, tuple[str, tuple[object, Any]]], sizes: dict[str, int]
 ) -> dict[str, tuple[str, tuple[object, Any]]]:
     """The entries, those whose large part is not where they say marked to be made again
-    (a data file removed or cut short by hand): their shards are then stored again."""
-    sizes = {path.name: path.stat().st_size for path in cache.folder.glob(f"{name}.*.data")}
+    (a data file removed or cut short by hand): their shards are then stored again.
+    sizes: the data files there are, and their sizes."""
     checked = {}
     for item, (shard, (digest, (small, apart))) in known.items():
         whole = apart.start + apart.size <= sizes.get(data_file(name, shard, apart.token), -1)
@@ -253,8 +253,11 @@ def _with_data(
     return checked
 
 
-def _remove_unused_data(folder: Path, name: str, places: dict[str, tuple[str, Apart]]) -> None:
+def _remove_unused_data(
+    folder: Path, name: str, places: dict[str, tuple[str, Apart]], there: Iterable[str]
+) -> None:
+    """Delete the data files that were there before this build (`there`, by name) and
+    that no entry points into now (those this build wrote are all in use)."""
     used = {data_file(name, shard, apart.token) for shard, apart in places.values()}
-    for path in folder.glob(f"{name}.*.data"):
-        if path.name not in used:
-            path.unlink(missing_ok=True)
+    for unused in set(there).difference(used):
+        (folder / unused).unlink(missing_ok=True)

@@ -87,7 +87,8 @@ class ViewFacts(NamedTuple):
 # pickle, its search record (what Pagefind indexes of it) and its cards (h3 as related
 # lists show it, h2 as other lists do; the renderer marks a card safe when it shows it),
 # one after the other behind their sizes, so that each is read without the others.
-PARTS = {"stored": 0, "record": 1, "h3": 2, "h2": 3}
+STORED, RECORD = 0, 1
+CARDS = {"h3": 2, "h2": 3}  # the cards made with each view, by heading
 _SIZES = struct.Struct("<4I")
 
 
@@ -109,14 +110,14 @@ class KeptViews:
         return data[start : start + sizes[index]]
 
     def stored(self, slug: str) -> bytes:
-        return self._part(slug, PARTS["stored"])
+        return self._part(slug, STORED)
 
     def record(self, slug: str) -> str:
-        return self._part(slug, PARTS["record"]).decode("utf-8")
+        return self._part(slug, RECORD).decode("utf-8")
 
     def card(self, slug: str, heading: str) -> str | None:
         """The card as made with the view (h3 or h2; None for another heading)."""
-        index = PARTS.get(heading) if heading in ("h3", "h2") else None
+        index = CARDS.get(heading)
         return None if index is None else self._part(slug, index).decode("utf-8")
 
 
