@@ -60,6 +60,32 @@ def test_related_papers_are_similar_and_independent_of_order() -> None:
     assert sum(("depth" in t or "geometr" in t) for t in titles) >= 3
 
 
+@pytest.mark.parametrize("columns", [2, 3, 29, 67, 415, 416, 1000, 1013])
+def test_each_rows_best_columns_are_those_of_a_full_sort(columns: int) -> None:
+    """A row's k best are looked for among a few groups of columns (ranking._top); with
+    ties, zero rows and widths that do not divide into groups, they must be exactly the
+    k best of the whole row: highest rounded score first, ties to the lower column."""
+    import numpy as np
+
+    from labdigest import ranking
+
+    random = np.random.default_rng(columns)
+    rows = 60
+    block = random.random((rows, columns))
+    block[block < 0.7] = 0.0  # most pairs share no term
+    block[: rows // 3] = np.round(block[: rows // 3], 1)  # many equal scores
+    block[rows // 3 : rows // 2] += 4e-7 * random.integers(0, 3, (rows // 2 - rows // 3, 1))
+    block[-1] = 0.0  # a paper sharing no term with any other
+    block[-2, : columns // 2] = 0.5  # ties wider than any group
+    block[np.arange(rows), np.arange(rows) % columns] = -1.0  # the paper itself
+    everything = np.broadcast_to(np.arange(columns), block.shape)
+    for k in (1, 5, 20):
+        expected = ranking._best(everything, np.round(block, ranking.SCORE_DIGITS), k)
+        found = ranking._top(block, k)
+        assert np.array_equal(found[0], expected[0]), k
+        assert np.array_equal(found[1], expected[1]), k
+
+
 def test_related_papers_after_edits_equal_a_clean_ranking(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,8 +2,7 @@
 title and abstract. Each paper is reduced to its most telling terms; scores are SciPy's
 sparse product of those rows, taken a block of rows at a time as a dense array whose k
 best per row are kept (a build runs this in a worker process, beside its other work;
-see related.py). The work grows with the
-square of the number of papers when they share many terms, as synthetic digests do.
+see related.py). The work grows with the square of the number of papers.
 
 A term's weight (its IDF) is counted over the oldest papers only, as many as the largest
 power of two not above their number (all of them below IDF_OVER_ALL_BELOW): the weights
@@ -50,6 +49,7 @@ SCORE_DIGITS = 6
 MOST_MOVED = 0.05
 # Rows are scored a block at a time, as a dense array of about this many cells (32 MiB).
 DENSE_CELLS = 1 << 22
+GROUP_SIZE = 16  # columns per group when a row's best are looked for (_top)
 ROWS_AT_ONCE = 8192  # rows of term weights padded into one array (tens of MiB)
 # Below this many papers a term's weight is counted over all of them (ranking a small
 # site from nothing takes well under a second).
@@ -275,20 +275,33 @@ def _no_rows(k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _top(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Each row's k best columns with a rounded score above 0, best first; equal scores
-    go to the lower column (papers are in slug order: the slug that sorts first)."""
-    # A few extra candidates by raw score, so that ties at the k-th place are broken by
-    # column; rows whose candidates might not hold every tie are sorted in full.
-    count = min(k + 8, block.shape[1] - 1)
-    candidates = np.argpartition(-block, count, axis=1)[:, :count]
-    scores = np.round(np.take_along_axis(block, candidates, axis=1), SCORE_DIGITS)
-    columns, best = _best(candidates, scores, k)
-    if count < block.shape[1] - 1:
-        # (a row with fewer than k positive scores holds every positive one already)
-        full = np.flatnonzero((best[:, -1] > 0) & (scores.min(axis=1) >= best[:, -1]))
-        everything = np.broadcast_to(np.arange(block.shape[1]), (len(full), block.shape[1]))
-        rounded = np.round(block[full], SCORE_DIGITS)
-        columns[full], best[full] = _best(everything, rounded, k)
-    return columns, best
+    go to the lower column (papers are in slug order: the slug that sorts first). Looked
+    for among the cells of the row's k + 8 column groups of highest maxima (column j *
+    width + g is in group g): a cell left out is at most the lowest of those maxima, so
+    only a row where that rounds to the k-th score (ties) is sorted in full."""
+    rows, columns = block.shape
+    count = min(k + 8, columns - 1)
+    size = max(1, min(GROUP_SIZE, columns // (2 * count)))
+    width = columns // size
+    whole = width * size
+    grouped = block[:, :whole].reshape(rows, size, width)
+    maxima = grouped.max(axis=1)
+    taken = np.argpartition(-maxima, count - 1, axis=1)[:, :count]
+    lowest = np.take_along_axis(maxima, taken, axis=1).min(axis=1)
+    members = np.arange(size)[None, :, None]
+    values = grouped[np.arange(rows)[:, None, None], members, taken[:, None, :]]
+    candidates = (members * width + taken[:, None, :]).reshape(rows, -1)
+    values = values.reshape(rows, -1)
+    if whole < columns:  # (the last few columns, in no group, are always candidates)
+        rest = np.arange(whole, columns)
+        candidates = np.concatenate([candidates, np.broadcast_to(rest, (rows, len(rest)))], 1)
+        values = np.concatenate([values, block[:, whole:]], axis=1)
+    top, best = _best(candidates, np.round(values, SCORE_DIGITS), k)
+    ties = np.flatnonzero((best[:, -1] > 0) & (np.round(lowest, SCORE_DIGITS) >= best[:, -1]))
+    if len(ties):
+        everything = np.broadcast_to(np.arange(columns), (len(ties), columns))
+        top[ties], best[ties] = _best(everything, np.round(block[ties], SCORE_DIGITS), k)
+    return top, best
 
 
 def _best(columns: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
