@@ -578,11 +578,17 @@ def test_builds_that_name_the_settings_file_otherwise_share_the_cache(
     assert report.written < 6  # the edited paper's page, its feeds, papers.json
 
 
-def test_a_failed_build_leaves_the_live_site_intact(site: Path) -> None:
+@pytest.mark.parametrize("in_workers", [False, True])
+def test_a_failed_build_leaves_the_live_site_intact(
+    site: Path, in_workers: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every paper page changes, then the topic template fails: paper pages were
-    written into the stage before the error, and none may reach the live site."""
+    written into the stage before the error (or, on workers, while it happened), and
+    none may reach the live site, nor be left beside it."""
+    from labdigest import parallel
     from labdigest.build import BuildOptions, build
 
+    monkeypatch.setattr(parallel, "force", in_workers)
     options = BuildOptions(config_path=site / "site.toml", search=False)
     build(options)
     live = tree_bytes(site / "public")

@@ -7,16 +7,19 @@ the same as a single-process build; small work, or `enabled` off, runs in this p
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import functools
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -73,38 +76,78 @@ class Pool:
         on_progress: Callable[[int, int], None] = lambda done, total: None,
     ) -> list[R]:
         """[function(item) for item in items], on every core when there are many."""
+        with self.meanwhile(function, items, on_progress) as results:
+            return results()
+
+    @contextlib.contextmanager
+    def meanwhile(
+        self,
+        function: Callable[[T], R],
+        items: Sequence[T],
+        on_progress: Callable[[int, int], None] = lambda done, total: None,
+    ) -> Iterator[Callable[[], list[R]]]:
+        """Pool.map begun on the workers while the block runs (or, for small work, here
+        when the block asks for the results, with the function it is given). A block
+        left by an exception drops the chunks not begun and waits for those begun: their
+        writes end before the build cleans up after itself."""
         executor = self._processes(len(items)) if len(items) > 1 else None
         if executor is None:
-            results = []
-            for done, item in enumerate(items, start=1):
-                results.append(function(item))
-                if done % CHUNK == 0:
-                    on_progress(done, len(items))
-            return results
+            yield functools.cache(lambda: _here(function, items, on_progress))
+            return
         # Small chunks for few items, so that every worker gets a share.
         size = max(1, min(CHUNK, len(items) // (workers() * 4)))
         chunks = [items[start : start + size] for start in range(0, len(items), size)]
         futures = [executor.submit(_run_chunk, function, chunk) for chunk in chunks]
         try:
-            results = []
-            for future in futures:
-                results.extend(future.result())
-                on_progress(len(results), len(items))
+            yield functools.cache(lambda: _gathered(futures, len(items), on_progress))
         except BaseException:
-            for future in futures:  # the build stops: so does the work not yet begun
+            for future in futures:
                 future.cancel()
+            concurrent.futures.wait(futures)
             raise
-        return results
 
-    def later(self, size: int, function: Callable[..., R], *args: Any) -> Callable[[], R]:
+    def later(self, size: int, function: Callable[..., R], *args: Any) -> Later[R]:
         """function(*args) worked out by a worker meanwhile, when `size` (items it works
-        on) makes that pay; the function returned waits for the result (or raises the
-        exception). Otherwise it is worked out here, when asked for."""
+        on) makes that pay; calling the result waits for it (or raises the exception).
+        Otherwise it is worked out here, when asked for."""
         executor = self._processes(size)
         if executor is None:
-            return functools.cache(lambda: function(*args))
+            return Later(functools.cache(lambda: function(*args)))
         future: Future[R] = executor.submit(function, *args)
-        return future.result
+        return Later(future.result, future.done)
+
+
+@dataclass(frozen=True, slots=True)
+class Later(Generic[R]):
+    """A result being worked out meanwhile: call it to wait for it. `ready` tells whether
+    a call would wait for a worker (a result worked out here is always ready)."""
+
+    result: Callable[[], R]
+    ready: Callable[[], bool] = lambda: True
+
+    def __call__(self) -> R:
+        return self.result()
+
+
+def _here(
+    function: Callable[[T], R], items: Sequence[T], on_progress: Callable[[int, int], None]
+) -> list[R]:
+    results = []
+    for done, item in enumerate(items, start=1):
+        results.append(function(item))
+        if done % CHUNK == 0:
+            on_progress(done, len(items))
+    return results
+
+
+def _gathered(
+    futures: list[Future[list[R]]], total: int, on_progress: Callable[[int, int], None]
+) -> list[R]:
+    results: list[R] = []
+    for future in futures:
+        results.extend(future.result())
+        on_progress(len(results), total)
+    return results
 
 
 def process_map(function: Callable[[T], R], items: Sequence[T]) -> list[R]:

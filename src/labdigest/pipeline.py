@@ -54,10 +54,12 @@ def run(
         if options.strict and report.warnings:
             raise LabdigestError("--strict: " + "; ".join(report.warnings))
 
-        def links() -> Links:
+        def wait_for_links() -> Links:
             with timed_stage(report, "related", progress, lambda: f"{_count(found)} links"):
                 found = ranked()
             return found
+
+        links = parallel.Later(wait_for_links, ranked.ready)
 
         site = Site(options, config, cache, pool, stage)
         _site(site, library, topic_index, links, report, progress)
@@ -78,7 +80,7 @@ def _site(
     site: Site,
     library: Library,
     topic_index: topics.TopicIndex,
-    links: Callable[[], Links],
+    links: parallel.Later[Links],
     report: BuildReport,
     progress: Progress,
 ) -> None:

@@ -7,7 +7,6 @@ site's papers are ranked by a worker process while the build goes on."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 
 from labdigest import parallel
 from labdigest.cache import Cache
@@ -35,7 +34,7 @@ def meanwhile(
     cache: Cache | None = None,
     keys: dict[str, str] | None = None,
     pool: parallel.Pool | None = None,
-) -> Callable[[], Links]:
+) -> parallel.Later[Links]:
     """related(...) as a function to call when the links are needed: unless the cached
     links hold, a large site's papers are ranked by one of the pool's workers meanwhile."""
     ordered = sorted(papers, key=lambda p: p.slug)
@@ -44,9 +43,9 @@ def meanwhile(
     texts = ([p.slug for p in ordered], [f"{p.date} {keys[p.slug]}" for p in ordered])
     known = cache.load("related-links", k) if cache else None
     if isinstance(known, tuple) and len(known) == 2 and known[0] == texts:
-        return lambda: dict(known[1])
+        return parallel.Later(lambda: dict(known[1]))
     if pool is None:
-        return functools.cache(lambda: rank(ordered, texts, k, cache))
+        return parallel.Later(functools.cache(lambda: rank(ordered, texts, k, cache)))
     return pool.later(len(ordered), rank, ordered, texts, k, cache)
 
 

@@ -5,7 +5,6 @@ left it, is kept."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +58,7 @@ def search_records(prepared: Prepared) -> list[tuple[str, str]]:
 
 def render_site(
     prepared: Prepared,
-    related: Callable[[], Links],
+    related: parallel.Later[Links],
     cache: Cache | None,
     stage: Stage,
     progress: Progress,
@@ -68,12 +67,22 @@ def render_site(
     search_index: bool,
 ) -> list[SiteFile]:
     renderer, context = prepared.renderer, prepared.context
-    # The lists and feeds need no related papers: made while those may still be ranked.
-    files: list[SiteFile] = []
-    files += Lists(renderer, context, stage.holds).all(search_index)
+    lists = Lists(renderer, context, stage.holds)
     machine = MachineFiles(renderer, context, stage.holds)
-    files += machine.all(cache)
+    files: list[SiteFile] = []
+
+    def the_rest() -> None:
+        files.extend(lists.all(search_index))
+        files.extend(machine.all(cache))
+
+    # The lists and feeds need no related papers: they are made while the workers render
+    # the paper pages, or first, while a worker still ranks the related papers.
+    ranking = not related.ready()
+    if ranking:
+        the_rest()
     links = related()
-    files.append(machine.papers_json(cache, links))
-    pages = paper_files(renderer, prepared.spec, context, links, stage, pool, progress)
-    return [*pages, *files]
+    with paper_files(renderer, prepared.spec, context, links, stage, pool, progress) as pages:
+        if not ranking:
+            the_rest()
+        files.append(machine.papers_json(cache, links))
+        return [*pages(), *files]

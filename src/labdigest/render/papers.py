@@ -4,8 +4,9 @@ its pages into the staging folder itself (their bytes need not travel back)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,7 @@ class PaperTask:
     cards: dict[str, str]  # the related papers' cards (h3), as made with their views
 
 
+@contextlib.contextmanager
 def paper_files(
     renderer: Renderer,
     spec: RendererSpec,
@@ -52,9 +54,10 @@ def paper_files(
     stage: Stage,
     pool: parallel.Pool,
     progress: Progress,
-) -> list[KeptFile | WrittenFile]:
-    """Every paper's page and BibTeX, kept or rendered and written."""
-    files: list[KeptFile | WrittenFile] = []
+) -> Iterator[Callable[[], list[KeptFile | WrittenFile]]]:
+    """Every paper's page and BibTeX, kept or rendered and written: rendered on the
+    workers while the block runs; it calls the function it is given for the files."""
+    kept: list[KeptFile | WrittenFile] = []
     tasks = []
     navs = digest_navs(renderer, context)
     for slug in context.papers:
@@ -63,17 +66,15 @@ def paper_files(
         page_key = renderer.key_of("paper.html", own, context.view_keys)
         bib_key = text_digest(renderer.build_key + "bib" + context.bib_keys[slug])
         if stage.holds(page_path, page_key) and stage.holds(bib_path, bib_key):
-            files += [KeptFile(page_path), KeptFile(bib_path)]
+            kept += [KeptFile(page_path), KeptFile(bib_path)]
         else:
             tasks.append(_task(renderer, context, slug, (page_key, bib_key), navs[slug], related))
-    written = pool.map(
+    with pool.meanwhile(
         functools.partial(render_paper, PageCommon(spec, str(stage.path), stage.flat)),
         tasks,
         lambda done, total: progress.advance("render", done, total),
-    )
-    for pair in written:
-        files += pair
-    return files
+    ) as written:
+        yield lambda: kept + [file for pair in written() for file in pair]
 
 
 def _task(
