@@ -83,7 +83,7 @@ def set_aside(path: Path) -> None:
 
 
 def make_site(size: int) -> Path:
-    site = WORK / f"site-{size}"
+    site = WORK / f"site-{size}-{TOOL['name']}"
     set_aside(site)
     (site / "content" / "digests").mkdir(parents=True)
     shutil.copy(REPO / "site.toml", site / "site.toml")
@@ -109,7 +109,8 @@ def without_outputs(site: Path) -> None:
 
 
 # The labdigest being measured: this checkout's, or the baseline's (BENCH_BASELINE).
-TOOL = {"python": PYTHON, "label": "labdigest", "source": str(REPO)}
+TOOL = {"python": PYTHON, "label": "labdigest", "source": str(REPO), "name": "labdigest"}
+THIS = dict(TOOL)
 
 
 def labdigest(*args: str) -> list[str]:
@@ -134,14 +135,52 @@ def baseline(revision: str) -> str:
     return str(python)
 
 
-def bench_size(size: int) -> dict[str, str]:
-    site = make_site(size)
-    row: dict[str, str] = {"papers": f"{size:,}", "labdigest": TOOL["label"]}
-    seconds, _ = timed(labdigest("ingest", "content/digests", "--date", "2026-03-11"), site)
-    row["ingest"] = f"{seconds:.2f}"
-    rounds = [clean_builds(site, size) for _ in range(1 if size >= 100_000 else ROUNDS)]
-    for column in dict.fromkeys(column for times in rounds for column in times):
-        row[column] = over_rounds(column, [times[column] for times in rounds if column in times])
+def bench_size(size: int, tools: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Each tool's row (the baseline's first, if any). The clean builds and the new
+    digests alternate between the tools, round by round: the machine's speed moves from
+    minute to minute, and each tool gets the same share of its fast and slow minutes."""
+    sites, rows = {}, {}
+    for tool in tools:
+        TOOL.update(tool)
+        sites[tool["name"]] = site = make_site(size)
+        rows[tool["name"]] = {"papers": f"{size:,}", "labdigest": tool["label"]}
+        seconds, _ = timed(labdigest("ingest", "content/digests", "--date", "2026-03-11"), site)
+        rows[tool["name"]]["ingest"] = f"{seconds:.2f}"
+    rounds: dict[str, list[dict[str, float]]] = {tool["name"]: [] for tool in tools}
+    for _ in range(1 if size >= 100_000 else ROUNDS):
+        for tool in tools:
+            TOOL.update(tool)
+            rounds[tool["name"]].append(clean_builds(sites[tool["name"]], size))
+    if len(tools) == 2:  # this checkout's clean build against the baseline's, per round
+        for before, after in zip(*rounds.values(), strict=True):
+            after["build ÷ baseline"] = after["build, no search"] / before["build, no search"]
+    for tool in tools:
+        TOOL.update(tool)
+        row, times = rows[tool["name"]], rounds[tool["name"]]
+        for column in dict.fromkeys(column for found in times for column in found):
+            row[column] = over_rounds(column, [found[column] for found in times if column in found])
+        rebuilds(sites[tool["name"]], row)
+    digests: dict[str, list[tuple[float, int]]] = {tool["name"]: [] for tool in tools}
+    for day in range(12, 12 + ROUNDS):
+        for tool in tools:
+            TOOL.update(tool)
+            digests[tool["name"]].append(new_digest(sites[tool["name"]], day))
+    for tool in tools:
+        TOOL.update(tool)
+        row = rows[tool["name"]]
+        row.update(new_digests(digests[tool["name"]], row))
+        if tool["name"] == "labdigest" and size <= 10_000:
+            row.update(search_timings(sites[tool["name"]] / "public"))
+    # The peers' columns last.
+    return [
+        {k: v for k, v in row.items() if k not in PEERS} | {k: row[k] for k in PEERS if k in row}
+        for row in rows.values()
+    ]
+
+
+def rebuilds(site: Path, row: dict[str, str]) -> None:
+    """A rebuild with nothing changed, and rebuilds after an edit (without search and
+    with, as `make` rebuilds): the first, then the median of ROUNDS."""
     seconds, _ = timed(labdigest("build"), site)
     row["rebuild, unchanged"] = f"{seconds:.2f}"
     paper = next((site / "content" / "papers").glob("*.md"))
@@ -152,18 +191,12 @@ def bench_size(size: int) -> dict[str, str]:
         edits.append(seconds)
     row["first rebuild, 1 edit, no search"] = f"{edits[0]:.2f}"
     row["rebuild, 1 edit, no search"] = f"{statistics.median(edits[1:]):.2f}"
-    # The same with search, as `make` rebuilds.
     indexed = []
     for _ in range(1 + ROUNDS):
         paper.write_text(paper.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
         seconds, _ = timed(labdigest("build"), site)
         indexed.append(seconds)
     row["rebuild, 1 edit, with search"] = f"{statistics.median(indexed[1:]):.2f}"
-    row.update(new_digest(site, row))
-    if TOOL["label"] == "labdigest" and size <= 10_000:
-        row.update(search_timings(site / "public"))
-    # The peers' columns last.
-    return {k: v for k, v in row.items() if k not in PEERS} | {k: row[k] for k in PEERS if k in row}
 
 
 PEERS = [
@@ -175,28 +208,29 @@ PEERS = [
 ]
 
 
-def new_digest(site: Path, row: dict[str, str]) -> dict[str, str]:
-    """New 67-paper digests (a day apart, other titles), each ingested and built with
-    search, as a lab's daily rebuild is: the median of ROUNDS."""
-    times, peaks = [], []
-    for day in range(12, 12 + ROUNDS):
-        digest = WORK / f"new-digest-{day}.txt"
-        script = str(SHARED_BENCH / "make_digest.py")
-        subprocess.run([PYTHON, script, "67", str(digest), "--seed", str(day)], check=True)
-        text = digest.read_text("utf-8").replace("\nMar 11\n", f"\nMar {day}\n")
-        digest.write_text(text, "utf-8")
-        timed(labdigest("ingest", str(digest), "--date", f"2026-03-{day}"), site)
-        seconds, peak = timed(labdigest("build"), site)
-        times.append(seconds)
-        peaks.append(peak)
-    found = {
-        "new digest, with search": f"{statistics.median(times):.2f}",
-        "peak MiB (new digest)": f"{max(peaks) / 1024:.0f}",
+def new_digest(site: Path, day: int) -> tuple[float, int]:
+    """A new 67-paper digest (of that day, other titles), ingested and built with search,
+    as a lab's daily rebuild is: its seconds and peak memory."""
+    digest = WORK / f"new-digest-{day}.txt"
+    script = str(SHARED_BENCH / "make_digest.py")
+    subprocess.run([PYTHON, script, "67", str(digest), "--seed", str(day)], check=True)
+    text = digest.read_text("utf-8").replace("\nMar 11\n", f"\nMar {day}\n")
+    digest.write_text(text, "utf-8")
+    timed(labdigest("ingest", str(digest), "--date", f"2026-03-{day}"), site)
+    return timed(labdigest("build"), site)
+
+
+def new_digests(found: list[tuple[float, int]], row: dict[str, str]) -> dict[str, str]:
+    """The new digests' median time and highest peak memory."""
+    seconds = statistics.median(time for time, _ in found)
+    columns = {
+        "new digest, with search": f"{seconds:.2f}",
+        "peak MiB (new digest)": f"{max(peak for _, peak in found) / 1024:.0f}",
     }
     if "hugo" in row and "pagefind on hugo" in row:
         peer = float(row["hugo"]) + float(row["pagefind on hugo"])
-        found["new digest ÷ (hugo+pagefind)"] = f"{statistics.median(times) / peer:.2f}"
-    return found
+        columns["new digest ÷ (hugo+pagefind)"] = f"{seconds / peer:.2f}"
+    return columns
 
 
 def over_rounds(column: str, values: list[float]) -> str:
@@ -264,14 +298,14 @@ def main() -> None:
         time.sleep(wait)
     sizes = [1_000, 10_000] + ([100_000] if os.environ.get("BENCH_LARGE") else [])
     revision = os.environ.get("BENCH_BASELINE")
+    tools = [THIS]
+    if revision:
+        source = str(WORK / f"baseline-{revision}" / "source")
+        before = {"python": baseline(revision), "source": source, "name": revision}
+        tools.insert(0, before | {"label": f"at {revision}"})
     rows = []
     for size in sizes:
-        if revision:
-            source = str(WORK / f"baseline-{revision}" / "source")
-            TOOL.update(python=baseline(revision), label=f"at {revision}", source=source)
-            rows.append(bench_size(size))
-        TOOL.update(python=PYTHON, label="labdigest", source=str(REPO))
-        rows.append(bench_size(size))
+        rows += bench_size(size, tools)
     columns = list(dict.fromkeys(key for row in rows for key in row))
     lines = [
         "# labdigest benchmark",
@@ -281,8 +315,9 @@ def main() -> None:
         f"The clean builds (labdigest's with and without search, Hugo and Pagefind over its"
         f" site) ran in {ROUNDS} rounds, each tool's builds back to back (one round at"
         " 100,000 papers): each column is the median of the rounds (peak memory the"
-        " highest), and each ratio the median of the ratios within a round. Rebuilds after"
-        f" an edit: the median of {ROUNDS}.",
+        " highest), and each ratio the median of the ratios within a round. With a"
+        " baseline, its clean builds and new digests alternate with this checkout's, round"
+        f" by round. Rebuilds after an edit: the median of {ROUNDS}.",
         "",
         "| " + " | ".join(columns) + " |",
         "|" + "---|" * len(columns),
