@@ -648,10 +648,10 @@ def test_papers_json_exports_every_paper(example_public: Path) -> None:
 
 @pytest.mark.parametrize("count", [0, 1, 2, 3])
 def test_papers_json_holds_one_line_a_paper_for_any_number(count: int) -> None:
-    """Assembled in one join around its first and last lines: a site with no paper, one,
-    or a few gives valid JSON, one paper a line."""
+    """Written in parts, line by line: a site with no paper, one, or a few gives valid
+    JSON, one paper a line."""
     records = [{"slug": f"paper-{n}", "title": f"Paper «{n}»"} for n in range(count)]
-    text = feeds.papers_json([feeds.papers_json_line(r) for r in records]).decode("utf-8")
+    text = b"".join(feeds.papers_json(feeds.papers_json_line(r) for r in records)).decode()
     assert json.loads(text) == {"papers": records}
     assert text.startswith('{"papers": [\n') and text.endswith("\n]}\n")
     assert sum('"slug"' in line for line in text.splitlines()) == count

@@ -4,7 +4,7 @@ papers.json. Deterministic: dates come from the content, never from the clock.""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from labdigest import __version__
@@ -113,10 +113,12 @@ def papers_json_line(record: dict[str, object]) -> bytes:
     return json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
-def papers_json(lines: Sequence[bytes]) -> bytes:
-    # One join, the opening and closing riding on the first and last lines: each copy of
-    # 20 MB into fresh memory cost 10-25 ms of page faults.
-    first, *rest = [*lines] or [b""]
-    ends = [b'{"papers": [\n' + first, *rest]
-    ends[-1] += b"\n]}\n"
-    return b",\n".join(ends)
+def papers_json(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """papers.json in parts, from its lines (written as they come, never joined: 220 MB
+    at 100,000 papers)."""
+    yield b'{"papers": [\n'
+    for number, line in enumerate(lines):
+        if number:
+            yield b",\n"
+        yield line
+    yield b"\n]}\n"

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import itertools
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from stat import S_IMODE
 from typing import NamedTuple
@@ -51,15 +52,25 @@ def write_atomic(path: Path | str, data: bytes) -> None:
 def write_new(stage: str, relative: str, data: bytes, key: str | None, flat: bool) -> Entry:
     """Write a file of the site into the staging folder (nothing else writes there, so a
     plain write is whole once the build completes); returns its manifest entry."""
+    return write_new_parts(stage, relative, (data,), key, flat)
+
+
+def write_new_parts(
+    stage: str, relative: str, parts: Iterable[bytes], key: str | None, flat: bool
+) -> Entry:
+    """write_new of the parts one after the other, none of them joined in memory."""
     target = staged_file(stage, relative, flat)
     parent = os.path.dirname(target)
     if not flat and not os.path.isdir(parent):
         os.makedirs(parent, exist_ok=True)
+    digest = hashlib.sha1()
     with open(target, "wb") as stream:
-        stream.write(data)
+        for part in parts:
+            digest.update(part)
+            stream.write(part)
         stream.flush()  # (the size and time are the file's once all is written)
         stat = os.fstat(stream.fileno())
-    return Entry(sha1(data), stat.st_size, stat.st_mtime_ns, key)
+    return Entry(digest.hexdigest(), stat.st_size, stat.st_mtime_ns, key)
 
 
 def staged_file(stage: str, relative: str, flat: bool) -> str:

@@ -84,5 +84,5 @@ def render_site(
     with paper_files(renderer, prepared.spec, context, links, stage, pool, progress) as pages:
         if not ranking:
             the_rest()
-        files.append(machine.papers_json(cache, links))
+        files.append(machine.papers_json(cache, links, stage))
         return [*pages(), *files]

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from labdigest import feeds
 from labdigest.cache import Cache, by_date, per_item
-from labdigest.models import KeptFile, OutputFile
+from labdigest.models import KeptFile, OutputFile, WrittenFile
+from labdigest.output.files import write_new_parts
+from labdigest.output.stage import Stage
 from labdigest.related import Links
 from labdigest.render.context import Context
 from labdigest.render.environment import Renderer, text_digest
@@ -110,21 +112,30 @@ class MachineFiles:
             pages += [(page, digest.date) for page in folders]
         return feeds.sitemap([(self.site.absolute(p), m) for p, m in pages])
 
-    def papers_json(self, cache: Cache | None, related: Links) -> OutputFile:
-        """One line a paper, each made again only when its view or related papers change."""
+    def papers_json(
+        self, cache: Cache | None, related: Links, stage: Stage
+    ) -> KeptFile | WrittenFile:
+        """One line a paper, each made again only when its view or related papers change,
+        written into the stage line by line; kept whole when none of them changed."""
         context = self.context
+        inputs = {
+            p.slug: "\0".join((context.view_keys[p.slug], *related.get(p.slug, ())))
+            for p in context.library.papers
+        }
+        key = text_digest("\1".join((self.renderer.build_key, *map("\0".join, inputs.items()))))
+        if self.reuse("papers.json", key):
+            return KeptFile("papers.json")
         lines = per_item(
             cache,
             "records",
             self.renderer.build_key,
-            {
-                p.slug: "\0".join((context.view_keys[p.slug], *related.get(p.slug, ())))
-                for p in context.library.papers
-            },
+            inputs,
             lambda slugs: [feeds.papers_json_line(self.record(slug, related)) for slug in slugs],
             group=by_date(context.library.papers),
         )
-        return OutputFile("papers.json", feeds.papers_json(list(lines.values())))
+        parts = feeds.papers_json(lines.values())
+        entry = write_new_parts(str(stage.path), "papers.json", parts, key, stage.flat)
+        return WrittenFile("papers.json", entry)
 
     def record(self, slug: str, related: Links) -> dict[str, object]:
         paper, view = self.context.library.by_slug[slug], self.context.papers[slug]
