@@ -68,7 +68,7 @@ def render_site(
 ) -> list[SiteFile]:
     renderer, context = prepared.renderer, prepared.context
     lists = Lists(renderer, context, stage.holds)
-    machine = MachineFiles(renderer, context, stage.holds)
+    machine = MachineFiles(renderer, context, stage)
     files: list[SiteFile] = []
 
     def the_rest() -> None:
@@ -84,5 +84,5 @@ def render_site(
     with paper_files(renderer, prepared.spec, context, links, stage, pool, progress) as pages:
         if not ranking:
             the_rest()
-        files.append(machine.papers_json(cache, links, stage))
+        files.append(machine.papers_json(cache, links))
         return [*pages(), *files]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from labdigest import feeds
@@ -19,20 +19,28 @@ from labdigest.render.context import Context
 from labdigest.render.environment import Renderer, text_digest
 from labdigest.render.lists import list_folders, topic_folders
 from labdigest.render.mail import emails
-from labdigest.render.papers import Reuse
 from labdigest.views import DigestView, PaperView, ViewList
 
-File = OutputFile | KeptFile
+File = OutputFile | KeptFile | WrittenFile
 
 
 class MachineFiles:
-    def __init__(self, renderer: Renderer, context: Context, reuse: Reuse):
-        self.renderer, self.context, self.reuse = renderer, context, reuse
+    def __init__(self, renderer: Renderer, context: Context, stage: Stage):
+        self.renderer, self.context, self.stage = renderer, context, stage
         self.site = renderer.site
 
+    def key(self, path: str, inputs: Sequence[str]) -> str:
+        return text_digest("\0".join((self.renderer.build_key, path, *inputs)))
+
     def keyed(self, path: str, inputs: Sequence[str], make: Callable[[], bytes]) -> File:
-        key = text_digest("\0".join((self.renderer.build_key, path, *inputs)))
-        return KeptFile(path) if self.reuse(path, key) else OutputFile(path, make(), key)
+        key = self.key(path, inputs)
+        return KeptFile(path) if self.stage.holds(path, key) else OutputFile(path, make(), key)
+
+    def written(self, path: str, parts: Iterable[bytes], key: str) -> WrittenFile:
+        """A large file written into the stage in parts, as they are made (a topic's .bib
+        and papers.json: 150 and 220 MB at 100,000 papers, never whole in memory)."""
+        stage = self.stage
+        return WrittenFile(path, write_new_parts(str(stage.path), path, parts, key, stage.flat))
 
     def all(self, cache: Cache | None) -> Iterator[File]:
         context, config = self.context, self.renderer.config
@@ -54,17 +62,20 @@ class MachineFiles:
         yield OutputFile("robots.txt", feeds.robots(self.site.absolute("sitemap.xml")))
         yield from assets(self.renderer.templates_dir)
 
-    def _bib(self, slugs: Sequence[str]) -> bytes:
+    def _bib(self, slugs: Sequence[str]) -> Iterator[bytes]:
         cite_key, bibtex = self.context.library.citation_keys, self.context.bibtex
-        return "\n".join(bibtex[slug] for slug in sorted(slugs, key=cite_key.__getitem__)).encode()
+        for number, slug in enumerate(sorted(slugs, key=cite_key.__getitem__)):
+            yield (bibtex[slug] if not number else "\n" + bibtex[slug]).encode()
 
     def views_key(self, papers: ViewList) -> str:
         return ",".join(self.context.view_keys[slug] for slug in papers.slugs)
 
     def bib(self, path: str, papers: ViewList) -> File:
         """A .bib of a list of papers: made of their BibTeX alone."""
-        keys = ",".join(self.context.bib_keys[slug] for slug in papers.slugs)
-        return self.keyed(path, [keys], lambda: self._bib(papers.slugs))
+        key = self.key(path, [",".join(self.context.bib_keys[slug] for slug in papers.slugs)])
+        if self.stage.holds(path, key):
+            return KeptFile(path)
+        return self.written(path, self._bib(papers.slugs), key)
 
     def feed(self, title: str, subtitle: str, path: str, papers: ViewList) -> File:
         """path/feed.xml: the first papers of the list."""
@@ -112,9 +123,7 @@ class MachineFiles:
             pages += [(page, digest.date) for page in folders]
         return feeds.sitemap([(self.site.absolute(p), m) for p, m in pages])
 
-    def papers_json(
-        self, cache: Cache | None, related: Links, stage: Stage
-    ) -> KeptFile | WrittenFile:
+    def papers_json(self, cache: Cache | None, related: Links) -> KeptFile | WrittenFile:
         """One line a paper, each made again only when its view or related papers change,
         written into the stage line by line; kept whole when none of them changed."""
         context = self.context
@@ -123,7 +132,7 @@ class MachineFiles:
             for p in context.library.papers
         }
         key = text_digest("\1".join((self.renderer.build_key, *map("\0".join, inputs.items()))))
-        if self.reuse("papers.json", key):
+        if self.stage.holds("papers.json", key):
             return KeptFile("papers.json")
         lines = per_item(
             cache,
@@ -133,9 +142,7 @@ class MachineFiles:
             lambda slugs: [feeds.papers_json_line(self.record(slug, related)) for slug in slugs],
             group=by_date(context.library.papers),
         )
-        parts = feeds.papers_json(lines.values())
-        entry = write_new_parts(str(stage.path), "papers.json", parts, key, stage.flat)
-        return WrittenFile("papers.json", entry)
+        return self.written("papers.json", feeds.papers_json(lines.values()), key)
 
     def record(self, slug: str, related: Links) -> dict[str, object]:
         paper, view = self.context.library.by_slug[slug], self.context.papers[slug]
