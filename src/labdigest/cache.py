@@ -11,9 +11,9 @@ import pickle
 import secrets
 import shutil
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, TypeVar
 
 from labdigest import fingerprint
 from labdigest.output.files import write_atomic
@@ -193,6 +193,24 @@ class Shelf:
         with open(self._folder / data_file(self._name, shard, apart.token), "rb") as stream:
             stream.seek(apart.start)
             return stream.read(apart.size)
+
+    def each(self, items: Iterable[str]) -> Iterator[bytes]:
+        """The large parts of these items, in turn, each data file opened once."""
+        streams: dict[str, BinaryIO] = {}
+        try:
+            for item in items:
+                if item in self._here:
+                    yield self._here[item]
+                    continue
+                shard, apart = self._places[item]
+                name = data_file(self._name, shard, apart.token)
+                if name not in streams:
+                    streams[name] = open(self._folder / name, "rb")  # noqa: SIM115 (closed below)
+                streams[name].seek(apart.start)
+                yield streams[name].read(apart.size)
+        finally:
+            for stream in streams.values():
+                stream.close()
 
 
 def data_file(name: str, shard: str, token: str) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from labdigest import feeds
-from labdigest.cache import Cache, by_date, per_item
+from labdigest.cache import Cache, by_date, per_item_apart
 from labdigest.models import KeptFile, OutputFile, WrittenFile
 from labdigest.output.files import write_new_parts
 from labdigest.output.stage import Stage
@@ -134,15 +134,18 @@ class MachineFiles:
         key = text_digest("\1".join((self.renderer.build_key, *map("\0".join, inputs.items()))))
         if self.stage.holds("papers.json", key):
             return KeptFile("papers.json")
-        lines = per_item(
+        _, lines = per_item_apart(
             cache,
             "records",
             self.renderer.build_key,
             inputs,
-            lambda slugs: [feeds.papers_json_line(self.record(slug, related)) for slug in slugs],
+            lambda slugs: [(None, self.line(slug, related)) for slug in slugs],
             group=by_date(context.library.papers),
         )
-        return self.written("papers.json", feeds.papers_json(lines.values()), key)
+        return self.written("papers.json", feeds.papers_json(lines.each(inputs)), key)
+
+    def line(self, slug: str, related: Links) -> bytes:
+        return feeds.papers_json_line(self.record(slug, related))
 
     def record(self, slug: str, related: Links) -> dict[str, object]:
         paper, view = self.context.library.by_slug[slug], self.context.papers[slug]
