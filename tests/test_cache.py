@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from conftest import build_site, tree_bytes
 from labdigest.cache import Cache, per_item, per_item_apart, shard_of
 from test_safety import clean_copy_build
@@ -116,15 +118,17 @@ def test_a_new_digest_rewrites_one_row_of_every_papers_cache(site: Path) -> None
     }
 
 
-def test_views_kept_apart_and_lost_are_made_again(site: Path, tmp_path: Path) -> None:
-    """A view's large part (its pickle, cards, search record) is kept in a data file beside
-    its shard and read when a page needs it. A data file deleted or cut short by hand
-    (or by a full disk) must not break the next build: its views are made again, and
-    the site is the same as a clean build's."""
+@pytest.mark.parametrize("name", ["views", "records"])
+def test_values_kept_apart_and_lost_are_made_again(site: Path, tmp_path: Path, name: str) -> None:
+    """A view's large part (its pickle, cards, search record), and a paper's line of
+    papers.json, are kept in a data file beside their shard and read when a page (or
+    papers.json) needs them. A data file deleted or cut short by hand (or by a full
+    disk) must not break the next build: its values are made again, and the site is the
+    same as a clean build's."""
     public = build_site(site, search=False)
     built = tree_bytes(public)
     cache = Cache(site)
-    files = sorted(cache.folder.glob("views.*.data"))
+    files = sorted(cache.folder.glob(f"{name}.*.data"))
     assert len(files) > 2
     files[0].unlink()
     with open(files[1], "r+b") as stream:
@@ -135,7 +139,7 @@ def test_views_kept_apart_and_lost_are_made_again(site: Path, tmp_path: Path) ->
     assert tree_bytes(public) == clean_copy_build(site, tmp_path / "clean")
     assert tree_bytes(public) != built  # (the edit shows)
     assert not files[0].exists()
-    assert all(path.stat().st_size > 0 for path in cache.folder.glob("views.*.data"))
+    assert all(path.stat().st_size > 0 for path in cache.folder.glob(f"{name}.*.data"))
 
 
 def test_a_value_whose_data_file_is_lost_leaves_no_stale_entry(tmp_path: Path) -> None:
