@@ -241,8 +241,9 @@ def per_item_apart(
     parts, shards = _touched_parts(known, entries, made, by_small)
     for shard, part in parts.items():
         token, start, chunks = secrets.token_hex(4), 0, []
+        kept = old.each([item for item in part if item not in made])
         for item, (digest, (small, large)) in part.items():
-            data = large if item in made else old[item]
+            data = large if item in made else next(kept)
             chunks.append(data)
             part[item] = (digest, (small, Apart(token, start, len(data))))
             start += len(data)
