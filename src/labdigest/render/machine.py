@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -124,30 +125,37 @@ class MachineFiles:
         return feeds.sitemap([(self.site.absolute(p), m) for p, m in pages])
 
     def papers_json(self, cache: Cache | None, related: Links) -> KeptFile | WrittenFile:
-        """One line a paper, each made again only when its view or related papers change,
-        written into the stage line by line; kept whole when none of them changed."""
-        context = self.context
-        inputs = {
-            p.slug: "\0".join((context.view_keys[p.slug], *related.get(p.slug, ())))
-            for p in context.library.papers
-        }
-        key = text_digest("\1".join((self.renderer.build_key, *map("\0".join, inputs.items()))))
+        """One line a paper, written into the stage line by line: the line kept for its
+        view, its related papers set in (a new digest enters hundreds of related lists;
+        their lines stay as they were). Kept whole when no view or related list changed."""
+        view_keys = {p.slug: self.context.view_keys[p.slug] for p in self.context.library.papers}
+        inputs = (f"{slug}\0{view}\0{related.get(slug, ())}" for slug, view in view_keys.items())
+        key = text_digest("\1".join((self.renderer.build_key, *inputs)))
         if self.stage.holds("papers.json", key):
             return KeptFile("papers.json")
-        _, lines = per_item_apart(
+        places, lines = per_item_apart(
             cache,
             "records",
             self.renderer.build_key,
-            inputs,
-            lambda slugs: [(None, self.line(slug, related)) for slug in slugs],
-            group=by_date(context.library.papers),
+            view_keys,
+            lambda slugs: [self.line(slug) for slug in slugs],
+            group=by_date(self.context.library.papers),
         )
-        return self.written("papers.json", feeds.papers_json(lines.each(inputs)), key)
 
-    def line(self, slug: str, related: Links) -> bytes:
-        return feeds.papers_json_line(self.record(slug, related))
+        def with_related() -> Iterator[bytes]:
+            for slug, line in zip(view_keys, lines.each(view_keys), strict=True):
+                listed = json.dumps(list(related.get(slug, ())), ensure_ascii=False).encode()
+                yield line[: places[slug]] + listed + line[places[slug] :]
 
-    def record(self, slug: str, related: Links) -> dict[str, object]:
+        return self.written("papers.json", feeds.papers_json(with_related()), key)
+
+    def line(self, slug: str) -> tuple[int, bytes]:
+        """A paper's line of papers.json without its related papers, and where they go."""
+        line = feeds.papers_json_line(self.record(slug))
+        at = line.rindex(NO_RELATED) + len(NO_RELATED) - 2  # (top level: after "links")
+        return at, line[:at] + line[at + 2 :]
+
+    def record(self, slug: str) -> dict[str, object]:
         paper, view = self.context.library.by_slug[slug], self.context.papers[slug]
         return {
             "slug": paper.slug,
@@ -160,9 +168,12 @@ class MachineFiles:
             "topics": [t.slug for t in view.topics],
             "url": view.absolute_url,
             "abstract": view.abstract_text,
-            "related": list(related.get(paper.slug, ())),
+            "related": [],
             "bibtex_key": view.cite_key,
         }
+
+
+NO_RELATED = b'"related": []'  # (a quote inside a string is escaped: only the key reads so)
 
 
 def emails_once(
