@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from json.encoder import encode_basestring
 from pathlib import Path
 
 from labdigest import feeds
@@ -144,8 +144,10 @@ class MachineFiles:
 
         def with_related() -> Iterator[bytes]:
             for slug, line in zip(view_keys, lines.each(view_keys), strict=True):
-                listed = json.dumps(list(related.get(slug, ())), ensure_ascii=False).encode()
-                yield line[: places[slug]] + listed + line[places[slug] :]
+                # (as json.dumps(list, ensure_ascii=False) writes it; dumps itself took
+                # a third of this at 100,000 papers)
+                listed = "[" + ", ".join(map(encode_basestring, related.get(slug, ()))) + "]"
+                yield line[: places[slug]] + listed.encode() + line[places[slug] :]
 
         return self.written("papers.json", feeds.papers_json(with_related()), key)
 
