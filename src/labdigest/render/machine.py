@@ -1,6 +1,7 @@
 """The files made for other programs: Atom feeds, BibTeX collections, the e-mails, the
 sitemap, robots.txt, papers.json, and the site's assets. A feed, a .bib or an e-mail is
-keyed by the views it shows; the others are compared by their bytes when written."""
+keyed by the views it shows, papers.json by every view and related list; the others are
+compared by their bytes when written."""
 
 from __future__ import annotations
 
