@@ -11,7 +11,7 @@ import pickle
 import secrets
 import shutil
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, TypeVar
 
@@ -187,14 +187,13 @@ class Shelf:
         self._here = here  # those made by this build (all of them, without a cache)
 
     def __getitem__(self, item: str) -> bytes:
-        if item in self._here:
-            return self._here[item]
-        shard, apart = self._places[item]
-        with open(self._folder / data_file(self._name, shard, apart.token), "rb") as stream:
-            stream.seek(apart.start)
-            return stream.read(apart.size)
+        parts = self.each((item,))
+        try:
+            return next(parts)
+        finally:
+            parts.close()
 
-    def each(self, items: Iterable[str]) -> Iterator[bytes]:
+    def each(self, items: Iterable[str]) -> Generator[bytes, None, None]:
         """The large parts of these items, in turn, each data file opened once."""
         streams: dict[str, BinaryIO] = {}
         try:

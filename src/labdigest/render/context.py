@@ -86,7 +86,8 @@ class ViewFacts(NamedTuple):
 # The rest of a paper's view, as kept in the build cache apart from its facts: its
 # pickle, its search record (what Pagefind indexes of it) and its cards (h3 as related
 # lists show it, h2 as other lists do; the renderer marks a card safe when it shows it),
-# one after the other behind their sizes, so that each is read without the others.
+# one after the other behind their sizes, so that each is taken without unpickling the
+# others.
 STORED, RECORD = 0, 1
 CARDS = {"h3": 2, "h2": 3}  # the cards made with each view, by heading
 _SIZES = struct.Struct("<4I")
