@@ -53,30 +53,40 @@ class PhraseIndex:
     over a paper's words finds every phrase of every topic. Punctuation between words
     does not matter ("test-time adaptation" matches "test time adaptation")."""
 
-    # first word → (the phrase's words, the phrase, its topic's slug)
-    by_first_word: dict[str, tuple[tuple[tuple[str, ...], str, str], ...]]
+    # first word → (the phrase's words, the phrase)
+    by_first_word: dict[str, tuple[tuple[tuple[str, ...], str], ...]]
+    topics_of: dict[str, tuple[str, ...]]  # phrase → the slugs of the topics it is in
 
     @classmethod
     def of(cls, topics: tuple[Topic, ...]) -> PhraseIndex:
-        index: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}
+        index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        topics_of: dict[str, list[str]] = {}
         for topic in topics:
             for phrase in topic.phrases:
                 words = tuple(words_of(phrase.lower()))
-                if words:
-                    index.setdefault(words[0], []).append((words, " ".join(words), topic.slug))
-        return cls({word: tuple(entries) for word, entries in index.items()})
+                if not words:
+                    continue
+                joined = " ".join(words)
+                if joined not in topics_of:
+                    index.setdefault(words[0], []).append((words, joined))
+                if topic.slug not in topics_of.setdefault(joined, []):
+                    topics_of[joined].append(topic.slug)
+        return cls(
+            {word: tuple(entries) for word, entries in index.items()},
+            {phrase: tuple(slugs) for phrase, slugs in topics_of.items()},
+        )
 
-    def find(self, words: list[str]) -> dict[str, set[str]]:
-        """topic slug → the phrases of it found in `words`."""
-        found: dict[str, set[str]] = {}
+    def find(self, words: list[str]) -> tuple[str, ...]:
+        """The phrases found in `words`, sorted."""
+        found = set()
         index = self.by_first_word
         # Few words start a phrase: they are picked out in one comprehension, a quarter
         # of the time of a loop that looks every word up.
         for position in [i for i, word in enumerate(words) if word in index]:
-            for phrase_words, phrase, topic in index[words[position]]:
+            for phrase_words, phrase in index[words[position]]:
                 if tuple(words[position : position + len(phrase_words)]) == phrase_words:
-                    found.setdefault(topic, set()).add(phrase)
-        return found
+                    found.add(phrase)
+        return tuple(sorted(found))
 
 
 def paper_text_key(paper: Paper) -> str:
@@ -107,23 +117,23 @@ def assign(
     by_slug = {paper.slug: paper for paper in library.papers}
 
     # Finding the phrases reads every word of every paper: only changed papers are read.
-    found_in = per_item(
+    # (What is kept is the found phrases alone, a tuple a paper: a large site holds one
+    # for each of its papers.)
+    phrases_of = per_item(
         cache,
         "topic-phrases",
         repr(topics),
         library.text_keys or text_keys(library.papers),
-        lambda slugs: [_phrases_in(phrase_index, searchable_text(by_slug[s])) for s in slugs],
+        lambda slugs: [phrase_index.find(words_of(searchable_text(by_slug[s]))) for s in slugs],
         group=by_date(library.papers),
     )
     of_paper: dict[str, tuple[str, ...]] = {}
-    phrases_of: dict[str, tuple[str, ...]] = {}
     for paper in library.papers:
-        found = found_in[paper.slug]
-        phrases_of[paper.slug] = tuple(sorted(set().union(*found.values())))
         if paper.topics:
             pinned = set(paper.topics)
             of_paper[paper.slug] = tuple(t.slug for t in topics if t.slug in pinned)
         else:
+            found = {t for p in phrases_of[paper.slug] for t in phrase_index.topics_of[p]}
             matched = tuple(t.slug for t in topics if t.slug in found)
             of_paper[paper.slug] = matched or (UNSORTED_SLUG,)
     papers_in: dict[str, list[str]] = {t.slug: [] for t in (*topics, UNSORTED)}
@@ -137,9 +147,3 @@ def assign(
         phrases_of=phrases_of,
         papers_in={slug: tuple(papers) for slug, papers in papers_in.items()},
     )
-
-
-def _phrases_in(index: PhraseIndex, text: str) -> dict[str, tuple[str, ...]]:
-    """The topics whose phrases the text holds, and those phrases, sorted."""
-    found = index.find(words_of(text))
-    return {topic: tuple(sorted(phrases)) for topic, phrases in found.items()}
