@@ -4,6 +4,7 @@ reading comfort, each checked through the built site with real parsers."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -19,6 +20,7 @@ from pybtex.database import parse_string
 
 from conftest import EXAMPLE, REPO, add_front_matter, build_site, copy_site
 from labdigest import content, feeds
+from labdigest.cache import Cache
 from labdigest.ingest import ingest
 from labdigest.models import Paper
 from labdigest.related import related
@@ -96,7 +98,6 @@ def test_related_papers_after_edits_equal_a_clean_ranking(
     import numpy as np
 
     from labdigest import ranking
-    from labdigest.cache import Cache
 
     papers = sorted(content.load_papers(EXAMPLE / "content"), key=lambda p: p.slug)
     cache = Cache(tmp_path)
@@ -194,7 +195,6 @@ def test_a_new_digest_past_2048_papers_is_ranked_incrementally_as_a_clean_rankin
     import dataclasses
 
     from labdigest import ranking
-    from labdigest.cache import Cache
 
     example = content.load_papers(EXAMPLE / "content")
     words = ["quokka", "lidar", "sparse", "tiling", "echo", "prism", "basin", "fjord"]
@@ -220,6 +220,42 @@ def test_a_new_digest_past_2048_papers_is_ranked_incrementally_as_a_clean_rankin
     incremental = related(tuple(papers), cache=cache)
     assert not from_nothing, "the new digest was ranked from nothing"
     assert incremental == related(tuple(papers))
+
+
+def test_a_worker_ranks_from_the_changed_texts_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large site's related papers are ranked by a worker, sent only the texts changed
+    since the kept links were ranked (all of them are 150 MB of pickle at 100,000
+    papers). If the kept ranking is not the one those links came from (deleted by hand),
+    the worker lacks texts: the papers are ranked here. Either way, the links are those
+    of a clean ranking."""
+    from labdigest import parallel
+    from labdigest import related as related_module
+
+    monkeypatch.setattr(parallel, "force", True)
+    papers = sorted(content.load_papers(EXAMPLE / "content"), key=lambda p: p.slug)
+    cache = Cache(tmp_path)
+    sent_whole: list[int] = []
+    real_later = parallel.Pool.later
+
+    def later(pool: parallel.Pool, size: int, function: Any, *args: Any) -> Any:
+        sent_whole.append(sum(isinstance(p, Paper) for p in args[0]))
+        return real_later(pool, size, function, *args)
+
+    monkeypatch.setattr(parallel.Pool, "later", later)
+
+    def ranked_by_worker() -> dict[str, tuple[str, ...]]:
+        with parallel.Pool() as pool:
+            return related_module.meanwhile(tuple(papers), cache=cache, pool=pool)()
+
+    assert ranked_by_worker() == related(tuple(papers))
+    papers[3] = dataclasses.replace(papers[3], body=papers[3].body + " Zzyzx vrrp.")
+    assert ranked_by_worker() == related(tuple(papers))
+    (cache.folder / "related.pickle").unlink()
+    papers[9] = dataclasses.replace(papers[9], title="Qwzx Depth")
+    assert ranked_by_worker() == related(tuple(papers))
+    assert sent_whole == [len(papers), 1, 1]
 
 
 def test_scores_against_a_few_rows_are_those_of_ranking_them_all() -> None:

@@ -99,6 +99,15 @@ class Paper:
     body_line: int = 1  # line of the body's first line in that file
 
 
+@dataclass(frozen=True, slots=True)
+class Unsent:
+    """A paper as a worker that ranks related papers gets it when its text is unchanged
+    since the ranking it keeps: its place alone (a large site's texts are not sent)."""
+
+    slug: str
+    date: str
+
+
 @fast_pickle
 @dataclass(frozen=True, slots=True)
 class ManifestEntry:

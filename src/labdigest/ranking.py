@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from labdigest.cache import Cache
-from labdigest.models import Paper
+from labdigest.models import Paper, Unsent
 from labdigest.topics import searchable_text
 
 TOKEN_RE = re.compile(r"[a-z][a-z0-9-]{2,}")
@@ -121,9 +121,15 @@ class Ranking:
         }
 
 
-def term_counts(paper: Paper) -> Counter[str]:
+class TextNotSent(Exception):
+    """A paper's text is needed that the ranking was not given (Unsent)."""
+
+
+def term_counts(paper: Paper | Unsent) -> Counter[str]:
     """How often each telling word occurs; the title says most about a paper, so its
     words count twice."""
+    if isinstance(paper, Unsent):
+        raise TextNotSent(paper.slug)
     counts = Counter(TOKEN_RE.findall(searchable_text(paper)))
     counts.update(TOKEN_RE.findall(paper.title.lower()))
     for word in STOP_WORDS.intersection(counts):
@@ -132,7 +138,7 @@ def term_counts(paper: Paper) -> Counter[str]:
 
 
 def ranked(
-    ordered: list[Paper], keys: list[str], k: int, cache: Cache | None
+    ordered: Sequence[Paper | Unsent], keys: list[str], k: int, cache: Cache | None
 ) -> dict[str, tuple[str, ...]]:
     """slug → up to k slugs of the most similar papers, for papers in slug order and the
     keys of their texts and dates: re-ranked from the cached ranking where there is one."""
@@ -148,13 +154,13 @@ def ranked(
     return ranking.result()
 
 
-def rank(papers: Sequence[Paper], keys: list[str], k: int) -> Ranking:
+def rank(papers: Sequence[Paper | Unsent], keys: list[str], k: int) -> Ranking:
     """Every paper ranked against every other (papers in slug order)."""
     counts, vocabulary = _counted(papers)
     return _ranked(counts, [p.slug for p in papers], keys, vocabulary, _idf(counts, papers), k)
 
 
-def _counted(papers: Sequence[Paper]) -> tuple[Csr, list[str]]:
+def _counted(papers: Sequence[Paper | Unsent]) -> tuple[Csr, list[str]]:
     """Every paper's term counts over their sorted vocabulary."""
     counted = [term_counts(paper) for paper in papers]
     vocabulary = sorted(set(chain.from_iterable(counted)))
@@ -169,7 +175,7 @@ def _ranked(
     return Ranking(k, slugs, keys, vocabulary, counts, idf, matrix, top, scores)
 
 
-def rerank(known: Ranking, papers: Sequence[Paper], keys: list[str]) -> Ranking:
+def rerank(known: Ranking, papers: Sequence[Paper | Unsent], keys: list[str]) -> Ranking:
     """`known` brought up to date with the papers (in slug order; some new, some edited,
     some gone): only the rows that moved are ranked again."""
     known, lost = _aligned(known, [p.slug for p in papers])
@@ -336,7 +342,7 @@ def _count_matrix(counted: list[Counter[str]], vocabulary: list[str]) -> Csr:
     return Csr(values[order], columns[order], pointers, (len(counted), len(vocabulary)))
 
 
-def _idf(counts: Csr, papers: Sequence[Paper]) -> np.ndarray:
+def _idf(counts: Csr, papers: Sequence[Paper | Unsent]) -> np.ndarray:
     """Each term's weight, from the number of papers of the IDF base that have it."""
     base = counts.rows(idf_base(papers))
     document_frequency = np.bincount(base.indices, minlength=counts.shape[1])
@@ -344,7 +350,7 @@ def _idf(counts: Csr, papers: Sequence[Paper]) -> np.ndarray:
     return idf
 
 
-def idf_base(papers: Sequence[Paper]) -> np.ndarray:
+def idf_base(papers: Sequence[Paper | Unsent]) -> np.ndarray:
     """The rows of the papers whose texts weigh the terms: the oldest (by date, then
     slug), as many as the largest power of two not above their number; all of them on a
     site of fewer than IDF_OVER_ALL_BELOW. In row order."""
