@@ -1,20 +1,17 @@
 """Related papers ranked: the k most similar papers to each one by TF-IDF cosine over
 title and abstract. Each paper is reduced to its most telling terms; scores are SciPy's
-sparse product of those rows, taken a block of rows at a time as a dense array whose k
-best per row are kept (a build runs this in a worker process, beside its other work;
-see related.py). The work grows with the square of the number of papers.
+sparse product of those rows, a block of rows at a time as a dense array whose k best
+per row are kept (in a worker process, beside the build's other work: related.py).
 
-A term's weight (its IDF) is counted over the oldest papers only, as many as the largest
-power of two not above their number (all of them below IDF_OVER_ALL_BELOW): the weights
-then hold still while digests are added, until the site doubles, instead of moving a
-little with every digest and reordering near ties all over the site.
+A term's weight (IDF) is counted over the oldest papers only, as many as the largest
+power of two not above their number (all below IDF_OVER_ALL_BELOW): the weights hold
+still while digests are added, until the site doubles, instead of reordering near ties
+all over the site with every digest.
 
-The cache keeps the term counts and every paper's k best scores, so a rebuild after an
-edit or a new digest recomputes only the rows it can move (new and edited papers, and
-the papers that have a term whose weight changed) and ranks the others by merging their
-kept scores with their scores against the moved rows: the same floats, summed in the
-same order (each row's terms in turn), as a clean build. related.py asks for this only
-when a text changed."""
+The cache keeps the term counts and every paper's k best scores: a rebuild recomputes
+only the rows it can move (new and edited papers, and those with a term whose weight
+changed) and merges the others' kept scores with their scores against the moved rows:
+the same floats, summed in the same order, as a clean build."""
 
 from __future__ import annotations
 
@@ -43,17 +40,14 @@ STOP_WORDS = frozenset([
 ])
 # fmt: on
 TERMS_PER_PAPER = 24  # the highest-weighted terms say what a paper is about
-# Scores are rounded before ranking so that float noise never reorders equal scores.
-SCORE_DIGITS = 6
+SCORE_DIGITS = 6  # scores are rounded: float noise never reorders equal scores
 # When an edit moves more rows than this share of all, ranking everything is as quick.
 MOST_MOVED = 0.05
 # Rows are scored a block at a time, as a dense array of about this many cells (32 MiB).
 DENSE_CELLS = 1 << 22
 GROUP_SIZE = 16  # columns per group when a row's best are looked for (_top)
 ROWS_AT_ONCE = 8192  # rows of term weights padded into one array (tens of MiB)
-# Below this many papers a term's weight is counted over all of them (ranking a small
-# site from nothing takes well under a second).
-IDF_OVER_ALL_BELOW = 2048
+IDF_OVER_ALL_BELOW = 2048  # below this many papers, a term is weighed over all of them
 
 
 class Csr(NamedTuple):
