@@ -117,8 +117,7 @@ def assign(
     by_slug = {paper.slug: paper for paper in library.papers}
 
     # Finding the phrases reads every word of every paper: only changed papers are read.
-    # (What is kept is the found phrases alone, a tuple a paper: a large site holds one
-    # for each of its papers.)
+    # (What is kept is each paper's phrases, one sorted tuple; its topics follow.)
     phrases_of = per_item(
         cache,
         "topic-phrases",
