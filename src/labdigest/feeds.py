@@ -85,17 +85,15 @@ def atom_feed(
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def sitemap(urls: Sequence[tuple[str, str | None]]) -> bytes:
-    """(absolute URL, last-modified date or None) for every page."""
-    lines = [
-        '<?xml version="1.0" encoding="utf-8"?>',
-        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
-    ]
+def sitemap(urls: Iterable[tuple[str, str | None]]) -> Iterator[bytes]:
+    """The sitemap in parts (a line each), from (absolute URL, last-modified date or
+    None) for every page."""
+    yield b'<?xml version="1.0" encoding="utf-8"?>\n'
+    yield b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
     for url, modified in urls:
         lastmod = f"<lastmod>{modified}</lastmod>" if modified else ""
-        lines.append(f"  <url><loc>{escape(url)}</loc>{lastmod}</url>")
-    lines.append("</urlset>")
-    return ("\n".join(lines) + "\n").encode("utf-8")
+        yield f"  <url><loc>{escape(url)}</loc>{lastmod}</url>\n".encode()
+    yield b"</urlset>\n"
 
 
 def robots(sitemap_url: str) -> bytes:
