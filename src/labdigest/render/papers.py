@@ -57,6 +57,21 @@ def paper_files(
 ) -> Iterator[Callable[[], list[KeptFile | WrittenFile]]]:
     """Every paper's page and BibTeX, kept or rendered and written: rendered on the
     workers while the block runs; it calls the function it is given for the files."""
+    kept, tasks = _kept_and_tasks(renderer, context, related, stage)
+    with pool.meanwhile(
+        functools.partial(render_paper, PageCommon(spec, str(stage.path), stage.flat)),
+        tasks,
+        lambda done, total: progress.advance("render", done, total),
+    ) as written:
+        yield lambda: kept + [file for pair in written() for file in pair]
+
+
+def _kept_and_tasks(
+    renderer: Renderer, context: Context, related: Links, stage: Stage
+) -> tuple[list[KeptFile | WrittenFile], list[PaperTask]]:
+    """The pages and BibTeX files kept as the live site has them, and the tasks of the
+    others. (Every paper's place in its digests is held here only: 50 MB at 100,000
+    papers, which the build would otherwise hold while it writes papers.json.)"""
     kept: list[KeptFile | WrittenFile] = []
     tasks = []
     navs = digest_navs(renderer, context)
@@ -69,12 +84,7 @@ def paper_files(
             kept += [KeptFile(page_path), KeptFile(bib_path)]
         else:
             tasks.append(_task(renderer, context, slug, (page_key, bib_key), navs[slug], related))
-    with pool.meanwhile(
-        functools.partial(render_paper, PageCommon(spec, str(stage.path), stage.flat)),
-        tasks,
-        lambda done, total: progress.advance("render", done, total),
-    ) as written:
-        yield lambda: kept + [file for pair in written() for file in pair]
+    return kept, tasks
 
 
 def _task(
