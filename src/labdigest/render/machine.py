@@ -114,7 +114,7 @@ class MachineFiles:
 
     def sitemap(self) -> KeptFile | WrittenFile:
         """Every page's address (and date, where it has one): written in parts, kept whole
-        when none changed (200,000 lines at 100,000 papers)."""
+        when none changed (over 100,000 lines at 100,000 papers)."""
         digest = hashlib.sha1(f"{self.renderer.build_key}\0sitemap.xml".encode())
         for url, modified in self._sitemap_pages():
             digest.update(f"\0{url} {modified}".encode())
