@@ -192,7 +192,6 @@ def test_a_new_digest_past_2048_papers_is_ranked_incrementally_as_a_clean_rankin
     """With the shipped settings: 2,144 papers (the example's, 32 times over with other
     titles), then a 67-paper digest of a later date. The rebuild re-ranks from the cached
     ranking, not from nothing, and lists exactly what ranking from nothing lists."""
-    import dataclasses
 
     from labdigest import ranking
 
