@@ -19,7 +19,7 @@ from labdigest.output.files import write_new_parts
 from labdigest.output.stage import Stage
 from labdigest.related import Links
 from labdigest.render.context import Context
-from labdigest.render.environment import Renderer, text_digest
+from labdigest.render.environment import Renderer
 from labdigest.render.lists import list_folders, topic_folders
 from labdigest.render.mail import emails
 from labdigest.views import DigestView, PaperView, ViewList
@@ -32,18 +32,28 @@ class MachineFiles:
         self.renderer, self.context, self.stage = renderer, context, stage
         self.site = renderer.site
 
-    def key(self, path: str, inputs: Sequence[str]) -> str:
-        return text_digest("\0".join((self.renderer.build_key, path, *inputs)))
+    def key(self, path: str, inputs: Iterable[str]) -> str:
+        """The digest of the environment's key, the path and the inputs, joined by NULs:
+        taken an input at a time (a large file's inputs are 100 MB at 100,000 papers)."""
+        digest = hashlib.sha1(f"{self.renderer.build_key}\0{path}".encode())
+        for part in inputs:
+            digest.update(f"\0{part}".encode())
+        return digest.hexdigest()
 
     def keyed(self, path: str, inputs: Sequence[str], make: Callable[[], bytes]) -> File:
         key = self.key(path, inputs)
         return KeptFile(path) if self.stage.holds(path, key) else OutputFile(path, make(), key)
 
-    def written(self, path: str, parts: Iterable[bytes], key: str) -> WrittenFile:
-        """A large file written into the stage in parts, as they are made (a topic's .bib
-        and papers.json: 150 and 220 MB at 100,000 papers, never whole in memory)."""
-        stage = self.stage
-        return WrittenFile(path, write_new_parts(str(stage.path), path, parts, key, stage.flat))
+    def written(
+        self, path: str, inputs: Iterable[str], parts: Callable[[], Iterable[bytes]]
+    ) -> KeptFile | WrittenFile:
+        """keyed() for a large file: kept, or written into the stage in parts as they are
+        made (a topic's .bib, the sitemap, papers.json: 150, 15 and 220 MB at 100,000
+        papers, never whole in memory)."""
+        key, stage = self.key(path, inputs), self.stage
+        if stage.holds(path, key):
+            return KeptFile(path)
+        return WrittenFile(path, write_new_parts(str(stage.path), path, parts(), key, stage.flat))
 
     def all(self, cache: Cache | None) -> Iterator[File]:
         context, config = self.context, self.renderer.config
@@ -75,10 +85,8 @@ class MachineFiles:
 
     def bib(self, path: str, papers: ViewList) -> File:
         """A .bib of a list of papers: made of their BibTeX alone."""
-        key = self.key(path, [",".join(self.context.bib_keys[slug] for slug in papers.slugs)])
-        if self.stage.holds(path, key):
-            return KeptFile(path)
-        return self.written(path, self._bib(papers.slugs), key)
+        inputs = (self.context.bib_keys[slug] for slug in papers.slugs)
+        return self.written(path, inputs, lambda: self._bib(papers.slugs))
 
     def feed(self, title: str, subtitle: str, path: str, papers: ViewList) -> File:
         """path/feed.xml: the first papers of the list."""
@@ -115,13 +123,8 @@ class MachineFiles:
     def sitemap(self) -> KeptFile | WrittenFile:
         """Every page's address (and date, where it has one): written in parts, kept whole
         when none changed (over 100,000 lines at 100,000 papers)."""
-        digest = hashlib.sha1(f"{self.renderer.build_key}\0sitemap.xml".encode())
-        for url, modified in self._sitemap_pages():
-            digest.update(f"\0{url} {modified}".encode())
-        key = digest.hexdigest()
-        if self.stage.holds("sitemap.xml", key):
-            return KeptFile("sitemap.xml")
-        return self.written("sitemap.xml", feeds.sitemap(self._sitemap_pages()), key)
+        inputs = (f"{url} {modified}" for url, modified in self._sitemap_pages())
+        return self.written("sitemap.xml", inputs, lambda: feeds.sitemap(self._sitemap_pages()))
 
     def _sitemap_pages(self) -> Iterator[tuple[str, str | None]]:
         context, per_page = self.context, self.renderer.config.per_page
@@ -142,14 +145,16 @@ class MachineFiles:
         view, its related papers set in (a new digest enters hundreds of related lists;
         their lines stay as they were). Kept whole when no view or related list changed."""
         view_keys = {p.slug: self.context.view_keys[p.slug] for p in self.context.library.papers}
-        # (the digest of build_key and each paper's inputs, joined by "\1": taken a paper
-        # at a time, as the whole text was 100 MB at 100,000 papers)
-        digest = hashlib.sha1(self.renderer.build_key.encode())
-        for slug, view in view_keys.items():
-            digest.update(f"\1{slug}\0{view}\0{related.get(slug, ())}".encode())
-        key = digest.hexdigest()
-        if self.stage.holds("papers.json", key):
-            return KeptFile("papers.json")
+        inputs = (f"{slug}\0{view}\0{related.get(slug, ())}" for slug, view in view_keys.items())
+        return self.written(
+            "papers.json",
+            inputs,
+            lambda: feeds.papers_json(self._lines(cache, related, view_keys)),
+        )
+
+    def _lines(
+        self, cache: Cache | None, related: Links, view_keys: dict[str, str]
+    ) -> Iterator[bytes]:
         places, lines = per_item_apart(
             cache,
             "records",
@@ -158,15 +163,11 @@ class MachineFiles:
             lambda slugs: [self.line(slug) for slug in slugs],
             group=by_date(self.context.library.papers),
         )
-
-        def with_related() -> Iterator[bytes]:
-            for slug, line in zip(view_keys, lines.each(view_keys), strict=True):
-                # (as json.dumps(list, ensure_ascii=False) writes it; dumps itself took
-                # a third of this at 100,000 papers)
-                listed = "[" + ", ".join(map(encode_basestring, related.get(slug, ()))) + "]"
-                yield line[: places[slug]] + listed.encode() + line[places[slug] :]
-
-        return self.written("papers.json", feeds.papers_json(with_related()), key)
+        for slug, line in zip(view_keys, lines.each(view_keys), strict=True):
+            # (as json.dumps(list, ensure_ascii=False) writes it; dumps itself took a
+            # third of this at 100,000 papers)
+            listed = "[" + ", ".join(map(encode_basestring, related.get(slug, ()))) + "]"
+            yield line[: places[slug]] + listed.encode() + line[places[slug] :]
 
     def line(self, slug: str) -> tuple[int, bytes]:
         """A paper's line of papers.json without its related papers, and where they go."""
