@@ -602,6 +602,30 @@ def test_a_failed_build_leaves_the_live_site_intact(
     assert not list(site.glob(".public.stage-*"))
 
 
+def _write_later(begun: str, target: str) -> None:
+    """A worker's write into the stage that takes a while (for the test below)."""
+    Path(begun).touch()
+    time.sleep(1)
+    Path(target).write_text("late", "utf-8")
+
+
+def test_a_block_left_by_an_error_waits_for_a_write_begun_on_a_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """papers.json is written by a worker while the build goes on (Pool.beside): when
+    the build fails meanwhile, the block waits for the write before the stage is
+    removed, or the worker would write into a stage no longer there (and make it again)."""
+    monkeypatch.setattr(parallel, "force", True)
+    begun, target = tmp_path / "begun", tmp_path / "stage/papers.json"
+    target.parent.mkdir()
+    with parallel.Pool() as pool:
+        with pytest.raises(RuntimeError), pool.beside(1, _write_later, str(begun), str(target)):
+            while not begun.exists():
+                time.sleep(0.01)
+            raise RuntimeError("a template failed")
+        assert target.read_text("utf-8") == "late"  # (before the stage would be removed)
+
+
 def test_a_build_failing_while_pagefind_indexes_leaves_the_live_site_and_index(
     site: Path,
 ) -> None:

@@ -101,9 +101,7 @@ class Pool:
         try:
             yield functools.cache(lambda: _gathered(futures, len(items), on_progress))
         except BaseException:
-            for future in futures:
-                future.cancel()
-            concurrent.futures.wait(futures)
+            _settle(futures)
             raise
 
     def later(self, size: int, function: Callable[..., R], *args: Any) -> Later[R]:
@@ -114,7 +112,18 @@ class Pool:
         if executor is None:
             return Later(functools.cache(lambda: function(*args)))
         future: Future[R] = executor.submit(function, *args)
-        return Later(future.result, future.done)
+        return Later(future.result, future.done, functools.partial(_settle, [future]))
+
+    @contextlib.contextmanager
+    def beside(self, size: int, function: Callable[..., R], *args: Any) -> Iterator[Later[R]]:
+        """later() for work that writes into the build's stage: a block left by an
+        exception waits for it, if begun (the stage is removed after the block)."""
+        later = self.later(size, function, *args)
+        try:
+            yield later
+        except BaseException:
+            later.settle()
+            raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +133,18 @@ class Later(Generic[R]):
 
     result: Callable[[], R]
     ready: Callable[[], bool] = lambda: True
+    settle: Callable[[], None] = lambda: None  # drop it if not begun, else wait for it
 
     def __call__(self) -> R:
         return self.result()
+
+
+def _settle(futures: list[Future[Any]]) -> None:
+    """The futures not begun dropped, the others waited for (their exceptions are the
+    caller's to get, or not)."""
+    for future in futures:
+        future.cancel()
+    concurrent.futures.wait(futures)
 
 
 def _here(

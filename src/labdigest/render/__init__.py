@@ -81,8 +81,10 @@ def render_site(
     if ranking:
         the_rest()
     links = related()
-    with paper_files(renderer, prepared.spec, context, links, stage, pool, progress) as pages:
+    with (
+        machine.papers_json(cache, links, pool) as papers_json,
+        paper_files(renderer, prepared.spec, context, links, stage, pool, progress) as pages,
+    ):
         if not ranking:
             the_rest()
-        files.append(machine.papers_json(cache, links))
-        return [*pages(), *files]
+        return [*pages(), *files, papers_json()]

@@ -5,6 +5,7 @@ its addresses and dates; the others are compared by their bytes when written."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -13,10 +14,11 @@ from json.encoder import encode_basestring
 from pathlib import Path
 
 from labdigest import feeds
-from labdigest.cache import Cache, by_date, per_item_apart
+from labdigest.cache import Cache, Shelf, by_date, per_item_apart
 from labdigest.models import KeptFile, OutputFile, WrittenFile
-from labdigest.output.files import write_new_parts
+from labdigest.output.files import Entry, write_new_parts
 from labdigest.output.stage import Stage
+from labdigest.parallel import Later, Pool
 from labdigest.related import Links
 from labdigest.render.context import Context
 from labdigest.render.environment import Renderer
@@ -140,21 +142,20 @@ class MachineFiles:
             for page in list_folders(f"digests/{digest.id}/", digest.count, per_page):
                 yield absolute(page), digest.date
 
-    def papers_json(self, cache: Cache | None, related: Links) -> KeptFile | WrittenFile:
-        """One line a paper, written into the stage line by line: the line kept for its
-        view, its related papers set in (a new digest enters hundreds of related lists;
-        their lines stay as they were). Kept whole when no view or related list changed."""
+    @contextlib.contextmanager
+    def papers_json(
+        self, cache: Cache | None, related: Links, pool: Pool
+    ) -> Iterator[Later[KeptFile | WrittenFile]]:
+        """One line a paper, written into the stage line by line (by a worker, on a large
+        site, while the block runs): the line kept for its view, its related papers set
+        in (a new digest enters hundreds of related lists; their lines stay as they
+        were). Kept whole when no view or related list changed."""
         view_keys = {p.slug: self.context.view_keys[p.slug] for p in self.context.library.papers}
         inputs = (f"{slug}\0{view}\0{related.get(slug, ())}" for slug, view in view_keys.items())
-        return self.written(
-            "papers.json",
-            inputs,
-            lambda: feeds.papers_json(self._lines(cache, related, view_keys)),
-        )
-
-    def _lines(
-        self, cache: Cache | None, related: Links, view_keys: dict[str, str]
-    ) -> Iterator[bytes]:
+        key, stage = self.key("papers.json", inputs), self.stage
+        if stage.holds("papers.json", key):
+            yield Later(lambda: KeptFile("papers.json"))
+            return
         places, lines = per_item_apart(
             cache,
             "records",
@@ -163,11 +164,10 @@ class MachineFiles:
             lambda slugs: [self.line(slug) for slug in slugs],
             group=by_date(self.context.library.papers),
         )
-        for slug, line in zip(view_keys, lines.each(view_keys), strict=True):
-            # (as json.dumps(list, ensure_ascii=False) writes it; dumps itself took a
-            # third of this at 100,000 papers)
-            listed = "[" + ", ".join(map(encode_basestring, related.get(slug, ()))) + "]"
-            yield line[: places[slug]] + listed.encode() + line[places[slug] :]
+        rows = [(slug, places[slug], related.get(slug, ())) for slug in view_keys]
+        job = (str(stage.path), stage.flat, key, lines, rows)
+        with pool.beside(len(rows), write_papers_json, *job) as written:
+            yield Later(lambda: WrittenFile("papers.json", written()), written.ready)
 
     def line(self, slug: str) -> tuple[int, bytes]:
         """A paper's line of papers.json without its related papers, and where they go."""
@@ -194,6 +194,23 @@ class MachineFiles:
 
 
 NO_RELATED = b'"related": []'  # (a quote inside a string is escaped: only the key reads so)
+
+
+def write_papers_json(
+    stage: str, flat: bool, key: str, lines: Shelf, rows: list[tuple[str, int, tuple[str, ...]]]
+) -> Entry:
+    """papers.json written into the stage from its lines (MachineFiles.line) and each
+    paper's related papers, set in at their place (rows: slug, place, related)."""
+
+    def lines_with_related() -> Iterator[bytes]:
+        slugs = (slug for slug, _, _ in rows)
+        for (_, at, related), line in zip(rows, lines.each(slugs), strict=True):
+            # (as json.dumps(list, ensure_ascii=False) writes it; dumps itself took a
+            # third of this at 100,000 papers)
+            listed = "[" + ", ".join(map(encode_basestring, related)) + "]"
+            yield line[:at] + listed.encode() + line[at:]
+
+    return write_new_parts(stage, "papers.json", feeds.papers_json(lines_with_related()), key, flat)
 
 
 def emails_once(
