@@ -452,6 +452,31 @@ def test_a_site_an_older_labdigest_built_is_rebuilt_in_place(site: Path) -> None
     assert (site / ".public.manifest.json").is_file()
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda text: text[: len(text) // 2],  # cut short
+        lambda text: text.replace('"sha1":["', '"sha1":["0', 1),  # an entry's digest wrong
+        lambda text: re.sub(r'"size":\[\d+,', '"size":[', text),  # a column short of one
+        lambda text: text.replace('"version":3', '"version":2'),  # an older labdigest's
+    ],
+)
+def test_a_damaged_output_manifest_means_files_made_again(
+    site: Path, tmp_path: Path, damage: Any
+) -> None:
+    """The manifest beside the site tells a build what the live site holds. Damaged, it
+    is read as missing (or an entry as not matching): the files are made again, and the
+    site is as a clean build makes it, strays removed as before."""
+    public = build_site(site, search=False)
+    manifest = site / ".public.manifest.json"
+    manifest.write_text(damage(manifest.read_text("utf-8")), "utf-8")
+    (site / ".public.fingerprint").unlink()
+    page = public / "papers/towards-exact-computation-of-inductive-bias/index.html"
+    page.write_text("edited by hand", "utf-8")
+    build_site(site, search=False)
+    assert tree_bytes(public) == clean_copy_build(site, tmp_path / "clean")
+
+
 def test_rebuilds_from_the_cache_and_kept_pages_equal_clean_builds(
     site: Path, tmp_path: Path
 ) -> None:
