@@ -99,6 +99,7 @@ class Paper:
     body_line: int = 1  # line of the body's first line in that file
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Unsent:
     """A paper as a worker that ranks related papers gets it when its text is unchanged
