@@ -186,14 +186,19 @@ def test_a_new_digest_changes_only_the_related_lists_its_papers_enter(
     assert changed - {slug for slug in before if new_slugs.intersection(after[slug])}
 
 
+@pytest.mark.parametrize("dense_cells", [None, 500])
 def test_a_new_digest_past_2048_papers_is_ranked_incrementally_as_a_clean_ranking(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dense_cells: int | None
 ) -> None:
     """With the shipped settings: 2,144 papers (the example's, 32 times over with other
     titles), then a 67-paper digest of a later date. The rebuild re-ranks from the cached
-    ranking, not from nothing, and lists exactly what ranking from nothing lists."""
+    ranking, not from nothing, and lists exactly what ranking from nothing lists; also
+    when the kept rows are merged with the new ones a few rows at a time (dense_cells)."""
 
     from labdigest import ranking
+
+    if dense_cells:
+        monkeypatch.setattr(ranking, "DENSE_CELLS", dense_cells)
 
     example = content.load_papers(EXAMPLE / "content")
     words = ["quokka", "lidar", "sparse", "tiling", "echo", "prism", "basin", "fjord"]

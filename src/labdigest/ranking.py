@@ -41,8 +41,7 @@ STOP_WORDS = frozenset([
 # fmt: on
 TERMS_PER_PAPER = 24  # the highest-weighted terms say what a paper is about
 SCORE_DIGITS = 6  # scores are rounded: float noise never reorders equal scores
-# When an edit moves more rows than this share of all, ranking everything is as quick.
-MOST_MOVED = 0.05
+MOST_MOVED = 0.05  # an edit moving more of the rows than this: all ranked, as quick
 # Rows are scored a block at a time, as a dense array of about this many cells (32 MiB).
 DENSE_CELLS = 1 << 22
 GROUP_SIZE = 16  # columns per group when a row's best are looked for (_top)
@@ -83,8 +82,7 @@ class Csr(NamedTuple):
 def _gathered(
     data: np.ndarray, indices: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: int
 ) -> Csr:
-    """The rows whose values are data[start:start + length] (and their columns the same
-    slice of indices), one per (start, length)."""
+    """The rows of values data[start:start + length] (columns: indices'), per (start, length)."""
     pointers = np.concatenate([[0], np.cumsum(lengths)])
     cells = np.repeat(starts - pointers[:-1], lengths) + np.arange(pointers[-1])
     return Csr(data[cells], indices[cells], pointers, (len(lengths), width))
@@ -92,10 +90,9 @@ def _gathered(
 
 @dataclass(slots=True)
 class Ranking:
-    """What the cache keeps between builds: the papers (in slug order) and their texts'
-    keys, the term counts over a sorted vocabulary and the terms' weights, and each
-    paper's k best columns with their rounded scores (-1 and 0 where a paper has fewer
-    than k related papers)."""
+    """What the cache keeps between builds: the papers (in slug order), their texts' keys,
+    term counts and weights over a sorted vocabulary, and each paper's k best columns and
+    rounded scores (-1 and 0 where a paper has fewer than k related papers)."""
 
     k: int
     slugs: list[str]
@@ -120,8 +117,7 @@ class TextNotSent(Exception):
 
 
 def term_counts(paper: Paper | Unsent) -> Counter[str]:
-    """How often each telling word occurs; the title says most about a paper, so its
-    words count twice."""
+    """How often each telling word occurs (the title's words twice: it says the most)."""
     if isinstance(paper, Unsent):
         raise TextNotSent(paper.slug)
     counts = Counter(TOKEN_RE.findall(searchable_text(paper)))
@@ -229,14 +225,19 @@ def _aligned(known: Ranking, slugs: list[str]) -> tuple[Ranking, np.ndarray]:
 def _merge(
     matrix: Csr, rows: np.ndarray, moved: np.ndarray, known: Ranking
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The k best of `rows` from their kept best (none of them moved) and their scores
-    against the moved rows: every other paper scored at most the kept k-th."""
+    """The k best of `rows` from their kept best (none moved) and their scores against the
+    moved rows (any other scored at most the kept k-th), a block of rows at a time."""
     if not len(rows):
         return known.top[rows], known.scores[rows]
-    against = np.round(_scores_against(matrix, rows, moved), SCORE_DIGITS)
-    columns = np.concatenate([known.top[rows], np.broadcast_to(moved, against.shape)], axis=1)
-    scores = np.concatenate([known.scores[rows], against], axis=1)
-    return _best(columns, scores, known.k)
+    step = max(1, DENSE_CELLS // max(1, len(moved)))
+    parts = []
+    for start in range(0, len(rows), step):
+        block = rows[start : start + step]
+        against = np.round(_scores_against(matrix, block, moved), SCORE_DIGITS)
+        columns = np.concatenate([known.top[block], np.broadcast_to(moved, against.shape)], 1)
+        scores = np.concatenate([known.scores[block], against], axis=1)
+        parts.append(_best(columns, scores, known.k))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def _scores_against(matrix: Csr, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
