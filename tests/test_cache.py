@@ -71,12 +71,12 @@ def test_shards_of_another_version_are_removed(tmp_path: Path) -> None:
 
 
 def test_a_new_digest_rewrites_one_row_of_every_papers_cache(site: Path) -> None:
-    """The parsed papers, their keys, their topics' phrases, views and papers.json lines
+    """The parsed papers (with their keys), their topics' phrases, views and papers.json lines
     are each kept by date: a paper of a new date is stored in a shard of its date's row,
     and leaves the earlier shards as they were."""
     build_site(site, search=False)
     cache = Cache(site)
-    names = ("papers-md", "paper-keys", "topic-phrases", "views", "records")
+    names = ("papers-md", "topic-phrases", "views", "records")
 
     def shards() -> dict[str, int]:
         return {

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from labdigest import cite, frontmatter, parallel
-from labdigest.cache import Cache, by_date, per_item
+from labdigest.cache import Cache, per_item
 from labdigest.errors import ContentError
 from labdigest.models import Digest, Library, ManifestEntry, Paper, SiteConfig
 from labdigest.slugs import arxiv_base_id, is_safe_slug
@@ -187,7 +187,13 @@ def read_text(path: Path) -> str:
 
 
 def load_papers(content_dir: Path, cache: Cache | None = None) -> list[Paper]:
-    return _load_papers(content_dir, cache, scan_folder(papers_dir(content_dir), ".md"))[0]
+    found = scan_folder(papers_dir(content_dir), ".md")
+    return [paper for paper, _, _ in _load_papers(content_dir, cache, found)[0]]
+
+
+# A paper file as parsed and kept in the build cache: the paper, its topics.paper_text_key
+# and its cite.base_key (worked out where it is parsed: every build reads all three).
+ReadPaper = tuple[Paper, str, str]
 
 
 def _load_papers(
@@ -195,10 +201,10 @@ def _load_papers(
     cache: Cache | None,
     found: dict[str, FileKey],
     pool: parallel.Pool | None = None,
-) -> tuple[list[Paper], dict[str, str]]:
-    """The papers, and each one's source key (see Library.source_keys)."""
+) -> tuple[list[ReadPaper], dict[str, str]]:
+    """The papers read, and each one's source key (see Library.source_keys)."""
     folder = papers_dir(content_dir)
-    papers = _load_files(folder, ".md", found, _read_paper, cache, pool)
+    papers = _load_files(folder, ".md", found, _read_paper, cache, pool, lambda read: read[0].date)
     where = folder.absolute()
     keys = {name.removesuffix(".md"): f"{where}/{name} {key}" for name, key in found.items()}
     return papers, keys
@@ -209,10 +215,10 @@ def load_digests(
 ) -> list[Digest]:
     folder = manifests_dir(content_dir)
     found = scan_folder(folder, ".yml") if found is None else found
-    return _load_files(folder, ".yml", found, _read_manifest, cache)
+    return _load_files(folder, ".yml", found, _read_manifest, cache, None, lambda d: d.date)
 
 
-T = TypeVar("T", Paper, Digest)
+T = TypeVar("T", ReadPaper, Digest)
 
 
 def _load_files(
@@ -221,7 +227,8 @@ def _load_files(
     found: dict[str, FileKey],
     read: Callable[[Path], T],
     cache: Cache | None,
-    pool: parallel.Pool | None = None,
+    pool: parallel.Pool | None,
+    date_of: Callable[[T], str],
 ) -> list[T]:
     """The files found in the folder, parsed; with a cache, only the files changed since
     it was stored are parsed (on every core when there are many)."""
@@ -231,7 +238,7 @@ def _load_files(
         str(folder.absolute()),
         found,
         lambda names: _read_all(read, [folder / name for name in names], pool),
-        group=lambda _, value: value.date,  # (a new digest's papers: one row of shards)
+        group=lambda _, value: date_of(value),  # (a new digest's papers: one row of shards)
     )
     return list(values.values())
 
@@ -240,8 +247,9 @@ def _read_all(read: Callable[[Path], T], paths: list[Path], pool: parallel.Pool 
     return pool.map(read, paths) if pool else parallel.process_map(read, paths)
 
 
-def _read_paper(path: Path) -> Paper:
-    return parse_paper(read_text(path), path)
+def _read_paper(path: Path) -> ReadPaper:
+    paper = parse_paper(read_text(path), path)
+    return paper, paper_text_key(paper), cite.base_key(paper)
 
 
 def _read_manifest(path: Path) -> Digest:
@@ -257,42 +265,19 @@ def load(
 ) -> Library:
     """Every paper and digest of content_dir (those of `sources`, when it was scanned)."""
     sources = scan(content_dir) if sources is None else sources
-    papers, source_keys = _load_papers(content_dir, cache, sources.papers, pool)
+    read, source_keys = _load_papers(content_dir, cache, sources.papers, pool)
     digests = load_digests(content_dir, cache, sources.manifests)
+    read.sort(key=lambda r: (_descending(r[0].date), r[0].slug))
+    papers = [paper for paper, _, _ in read]
     _check_pinned_topics(papers, {t.slug for t in config.topics})
-    papers.sort(key=lambda p: (_descending(p.date), p.slug))
     digests.sort(key=lambda d: (_descending(d.date), d.id))
-    text_keys, base_keys = _paper_keys(papers, source_keys, cache)
     return Library(
         papers=tuple(papers),
         digests=tuple(_only_known_papers(digests, {p.slug for p in papers})),
         by_slug={p.slug: p for p in papers},
         source_keys=source_keys,
-        text_keys=text_keys,
-        citation_keys=cite.citation_keys(papers, base_keys),
-    )
-
-
-def _paper_keys(
-    papers: list[Paper], source_keys: dict[str, str], cache: Cache | None
-) -> tuple[dict[str, str], dict[str, str]]:
-    """slug → topics.paper_text_key, and slug → cite.base_key: kept in the build cache with
-    the paper's file key as stand-in, as the parsed papers are (working them out for
-    10,000 papers took a tenth of a second of every build, an edit's rebuild too)."""
-    by_slug = {paper.slug: paper for paper in papers}
-    keys = per_item(
-        cache,
-        "paper-keys",
-        "text, citation",
-        {paper.slug: source_keys[paper.slug] for paper in papers},
-        lambda slugs: [
-            (paper_text_key(by_slug[slug]), cite.base_key(by_slug[slug])) for slug in slugs
-        ],
-        group=by_date(papers),
-    )
-    return (
-        {slug: text for slug, (text, _) in keys.items()},
-        {slug: base for slug, (_, base) in keys.items()},
+        text_keys={paper.slug: text for paper, text, _ in read},
+        citation_keys=cite.citation_keys(papers, {paper.slug: base for paper, _, base in read}),
     )
 
 
