@@ -267,9 +267,9 @@ def load(
     sources = scan(content_dir) if sources is None else sources
     read, source_keys = _load_papers(content_dir, cache, sources.papers, pool)
     digests = load_digests(content_dir, cache, sources.manifests)
+    _check_pinned_topics((paper for paper, _, _ in read), {t.slug for t in config.topics})
     read.sort(key=lambda r: (_descending(r[0].date), r[0].slug))
     papers = [paper for paper, _, _ in read]
-    _check_pinned_topics(papers, {t.slug for t in config.topics})
     digests.sort(key=lambda d: (_descending(d.date), d.id))
     return Library(
         papers=tuple(papers),
