@@ -464,6 +464,39 @@ def test_sitemap_lists_every_page_and_robots_points_to_it(example_public: Path) 
     )
 
 
+def test_a_site_of_more_pages_than_a_sitemap_may_list_gets_a_sitemap_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sitemaps.org allows 50,000 addresses a sitemap (100,000 papers are more). With a
+    limit of 40 for the test: sitemap.xml is an index of sitemaps at the site's root (a
+    sitemap may only list addresses below its folder), each of 40 addresses at most,
+    together the addresses one sitemap lists; back under the limit, the parts are gone."""
+    site = copy_site(tmp_path / "site")
+    public = build_site(site, search=False)
+    namespace = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+    def listed(path: Path) -> list[str]:
+        return [str(loc.text) for loc in ET.fromstring(path.read_bytes()).iter(f"{namespace}loc")]
+
+    whole = listed(public / "sitemap.xml")
+    assert len(whole) > 80
+    monkeypatch.setattr(feeds, "SITEMAP_URLS", 40)
+    (site / "site.toml").write_text((site / "site.toml").read_text("utf-8") + "\n", "utf-8")
+    build_site(site, search=False)
+    index = ET.fromstring((public / "sitemap.xml").read_bytes())
+    assert index.tag == f"{namespace}sitemapindex"
+    parts = [f"sitemap-{number}.xml" for number in range(1, -(-len(whole) // 40) + 1)]
+    assert listed(public / "sitemap.xml") == [f"https://digest.example.org/{p}" for p in parts]
+    assert sorted(p.name for p in public.glob("sitemap*.xml")) == sorted(["sitemap.xml", *parts])
+    assert all(len(listed(public / part)) <= 40 for part in parts)
+    assert [url for part in parts for url in listed(public / part)] == whole
+    monkeypatch.setattr(feeds, "SITEMAP_URLS", 50_000)
+    (site / "site.toml").write_text((site / "site.toml").read_text("utf-8") + "\n", "utf-8")
+    build_site(site, search=False)
+    assert listed(public / "sitemap.xml") == whole
+    assert [p.name for p in public.glob("sitemap*.xml")] == ["sitemap.xml"]
+
+
 def test_every_page_has_title_description_canonical_and_opengraph(example_public: Path) -> None:
     for page in html_pages(example_public):
         soup = soup_of(page)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from labdigest import __version__
 
 FEED_LENGTH = 50
+SITEMAP_URLS = 50_000  # the most one sitemap may list (sitemaps.org); more: an index
 
 
 def escape(text: str) -> str:
@@ -94,6 +95,17 @@ def sitemap(urls: Iterable[tuple[str, str | None]]) -> Iterator[bytes]:
         lastmod = f"<lastmod>{modified}</lastmod>" if modified else ""
         yield f"  <url><loc>{escape(url)}</loc>{lastmod}</url>\n".encode()
     yield b"</urlset>\n"
+
+
+def sitemap_index(sitemaps: Iterable[str]) -> bytes:
+    """A sitemap index: the address of each sitemap of a site too large for one."""
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>\n',
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n',
+        *(f"  <sitemap><loc>{escape(url)}</loc></sitemap>\n" for url in sitemaps),
+        "</sitemapindex>\n",
+    ]
+    return "".join(lines).encode()
 
 
 def robots(sitemap_url: str) -> bytes:

@@ -1,6 +1,6 @@
 """The files made for other programs: Atom feeds, BibTeX collections, the e-mails, the
 sitemap, robots.txt, papers.json, and the site's assets. A feed, a .bib or an e-mail is
-keyed by the views it shows, papers.json by every view and related list, the sitemap by
+keyed by the views it shows, papers.json by every view and related list, a sitemap by
 its addresses and dates; the others are compared by their bytes when written."""
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class MachineFiles:
             made = emails_once(self.renderer, digest, papers)
             yield self.keyed(folder + "email.html", inputs, functools.partial(_part, made, 0))
             yield self.keyed(folder + "email.txt", inputs, functools.partial(_part, made, 1))
-        yield self.sitemap()
+        yield from self.sitemaps()
         yield OutputFile("robots.txt", feeds.robots(self.site.absolute("sitemap.xml")))
         yield from assets(self.renderer.templates_dir)
 
@@ -122,25 +122,45 @@ class MachineFiles:
             entries=entries,
         )
 
-    def sitemap(self) -> KeptFile | WrittenFile:
-        """Every page's address (and date, where it has one): written in parts, kept whole
-        when none changed (over 100,000 lines at 100,000 papers)."""
-        inputs = (f"{url} {modified}" for url, modified in self._sitemap_pages())
-        return self.written("sitemap.xml", inputs, lambda: feeds.sitemap(self._sitemap_pages()))
+    def sitemaps(self) -> Iterator[File]:
+        """sitemap.xml: every page's address (and date, where it has one), written in parts,
+        kept whole when none changed. A site of more pages than one sitemap may list
+        (feeds.SITEMAP_URLS) gets sitemap-1.xml, sitemap-2.xml, … of that many each, which
+        sitemap.xml lists (an index); they stay in the root, as a sitemap may only list
+        addresses below its own folder."""
+        count, most = sum(1 for _ in self._sitemap_pages()), feeds.SITEMAP_URLS
+        if count <= most:
+            yield self._sitemap("sitemap.xml", 0, count)
+            return
+        names = [f"sitemap-{number}.xml" for number in range(1, -(-count // most) + 1)]
+        for number, name in enumerate(names):
+            yield self._sitemap(name, number * most, (number + 1) * most)
+        index = feeds.sitemap_index(self.site.absolute(name) for name in names)
+        yield OutputFile("sitemap.xml", index)
+
+    def _sitemap(self, path: str, start: int, stop: int) -> KeptFile | WrittenFile:
+        """A sitemap of these pages (by their place in _sitemap_pages)."""
+
+        def pages() -> Iterator[tuple[str, str | None]]:
+            for page, modified in itertools.islice(self._sitemap_pages(), start, stop):
+                yield self.site.absolute(page), modified
+
+        inputs = (f"{url} {modified}" for url, modified in pages())
+        return self.written(path, inputs, lambda: feeds.sitemap(pages()))
 
     def _sitemap_pages(self) -> Iterator[tuple[str, str | None]]:
+        """Every page of the site (its folder) and its date, where it has one."""
         context, per_page = self.context, self.renderer.config.per_page
-        absolute = self.site.absolute
         for page in ("", "topics/", "digests/", "search/", "lab/"):
-            yield absolute(page), None
+            yield page, None
         for paper in context.library.papers:
-            yield absolute(f"papers/{paper.slug}/"), paper.date
+            yield f"papers/{paper.slug}/", paper.date
         for topic in context.topic_views.values():
             for page in topic_folders(f"topics/{topic.slug}/", topic.count, per_page):
-                yield absolute(page), None
+                yield page, None
         for digest in context.digests:
             for page in list_folders(f"digests/{digest.id}/", digest.count, per_page):
-                yield absolute(page), digest.date
+                yield page, digest.date
 
     @contextlib.contextmanager
     def papers_json(
