@@ -28,10 +28,10 @@ class Entry(NamedTuple):
     key: str | None
 
 
-def write_atomic(path: Path | str, data: bytes) -> None:
-    """Replace `path` with `data` (its folder made if need be); a reader, or a crash,
-    sees the old or the new file. A new file gets the permissions the umask gives; a
-    replaced one keeps its own."""
+def write_atomic(path: Path | str, data: bytes | Iterable[bytes]) -> None:
+    """Replace `path` with `data` (its folder made if need be), or with its parts one
+    after the other; a reader, or a crash, sees the old or the new file. A new file gets
+    the permissions the umask gives; a replaced one keeps its own."""
     target = os.fspath(path)
     folder, name = os.path.split(target)
     temporary = os.path.join(folder, f".{name}.{os.getpid()}-{next(_temporaries)}.tmp")
@@ -39,7 +39,7 @@ def write_atomic(path: Path | str, data: bytes) -> None:
         os.makedirs(folder, exist_ok=True)
     try:
         with open(temporary, "xb") as stream:
-            stream.write(data)
+            stream.writelines((data,) if isinstance(data, bytes) else data)
         with contextlib.suppress(FileNotFoundError):
             os.chmod(temporary, S_IMODE(os.stat(target).st_mode))
         os.replace(temporary, target)

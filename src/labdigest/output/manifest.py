@@ -7,6 +7,7 @@ or unreadable only means that nothing is kept: every file is made again."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,15 +24,17 @@ class Manifest:
 
     def save(self, out: Path) -> None:
         """The files in the order the build made them (the same content, the same order),
-        each field of their entries a column."""
+        each field of their entries a column. Written a column at a time: the whole text
+        (40 MB at 100,000 papers, and its bytes as much) was the build's peak."""
         entries = list(self.files.values())
-        data = {
-            "version": VERSION,
-            "paths": list(self.files),
-            **{name: [entry[i] for entry in entries] for i, name in enumerate(Entry._fields)},
-            "folders": dict(sorted(self.folders.items())),
-        }
-        write_atomic(path_of(out), json.dumps(data, separators=(",", ":")).encode("utf-8"))
+
+        def parts() -> Iterator[bytes]:
+            yield b'{"version":' + _json(VERSION) + b',"paths":' + _json(list(self.files))
+            for i, name in enumerate(Entry._fields):
+                yield b',"' + name.encode() + b'":' + _json([entry[i] for entry in entries])
+            yield b',"folders":' + _json(dict(sorted(self.folders.items()))) + b"}"
+
+        write_atomic(path_of(out), parts())
 
     @classmethod
     def load(cls, out: Path) -> Manifest:
@@ -47,6 +50,10 @@ class Manifest:
             return cls(files, folders)
         except (OSError, ValueError, KeyError, TypeError):
             return cls()
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode("utf-8")
 
 
 def path_of(out: Path) -> Path:
