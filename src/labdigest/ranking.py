@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from labdigest.cache import Cache
+from labdigest.csr import Csr
 from labdigest.models import Paper, Unsent
 from labdigest.topics import searchable_text
 
@@ -41,7 +42,8 @@ STOP_WORDS = frozenset([
 # fmt: on
 TERMS_PER_PAPER = 24  # the highest-weighted terms say what a paper is about
 SCORE_DIGITS = 6  # scores are rounded: float noise never reorders equal scores
-MOST_MOVED = 0.05  # an edit moving more of the rows than this: all ranked, as quick
+# When an edit moves more rows than this share of all, ranking everything is as quick.
+MOST_MOVED = 0.05
 # Rows are scored a block at a time, as a dense array of about this many cells (32 MiB).
 DENSE_CELLS = 1 << 22
 GROUP_SIZE = 16  # columns per group when a row's best are looked for (_top)
@@ -49,50 +51,12 @@ ROWS_AT_ONCE = 8192  # rows of term weights padded into one array (tens of MiB)
 IDF_OVER_ALL_BELOW = 2048  # below this many papers, a term is weighed over all of them
 
 
-class Csr(NamedTuple):
-    """A sparse matrix in compressed rows: row i's columns are indices[indptr[i]:indptr[i
-    + 1]] and its values the same slice of data. Kept in the build cache, whose loading
-    imports nothing but NumPy."""
-
-    data: np.ndarray
-    indices: np.ndarray
-    indptr: np.ndarray
-    shape: tuple[int, int]
-
-    def rows(self, rows: np.ndarray) -> Csr:
-        """These rows, in this order; each row's values keep their order."""
-        lengths = np.diff(self.indptr)[rows]
-        return _gathered(self.data, self.indices, self.indptr[rows], lengths, self.shape[1])
-
-    def with_rows(self, rows: np.ndarray, replacement: Csr) -> Csr:
-        """These rows replaced by the rows of `replacement`, in that order."""
-        lengths, starts = np.diff(self.indptr), self.indptr[:-1].copy()
-        lengths[rows] = np.diff(replacement.indptr)
-        starts[rows] = replacement.indptr[:-1] + len(self.data)  # in the joined arrays
-        data = np.concatenate([self.data, replacement.data])
-        indices = np.concatenate([self.indices, replacement.indices])
-        return _gathered(data, indices, starts, lengths, self.shape[1])
-
-    def with_columns(self, new_column: np.ndarray, width: int) -> Csr:
-        """The same values over more columns: column c becomes new_column[c]."""
-        indices = new_column[self.indices].astype(self.indices.dtype)
-        return Csr(self.data, indices, self.indptr, (self.shape[0], width))
-
-
-def _gathered(
-    data: np.ndarray, indices: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: int
-) -> Csr:
-    """The rows of values data[start:start + length] (columns: indices'), per (start, length)."""
-    pointers = np.concatenate([[0], np.cumsum(lengths)])
-    cells = np.repeat(starts - pointers[:-1], lengths) + np.arange(pointers[-1])
-    return Csr(data[cells], indices[cells], pointers, (len(lengths), width))
-
-
 @dataclass(slots=True)
 class Ranking:
-    """What the cache keeps between builds: the papers (in slug order), their texts' keys,
-    term counts and weights over a sorted vocabulary, and each paper's k best columns and
-    rounded scores (-1 and 0 where a paper has fewer than k related papers)."""
+    """What the cache keeps between builds: the papers (in slug order) and their texts'
+    keys, the term counts over a sorted vocabulary and the terms' weights, and each
+    paper's k best columns with their rounded scores (-1 and 0 where a paper has fewer
+    than k related papers)."""
 
     k: int
     slugs: list[str]
@@ -117,7 +81,8 @@ class TextNotSent(Exception):
 
 
 def term_counts(paper: Paper | Unsent) -> Counter[str]:
-    """How often each telling word occurs (the title's words twice: it says the most)."""
+    """How often each telling word occurs; the title says most about a paper, so its
+    words count twice."""
     if isinstance(paper, Unsent):
         raise TextNotSent(paper.slug)
     counts = Counter(TOKEN_RE.findall(searchable_text(paper)))
@@ -225,19 +190,17 @@ def _aligned(known: Ranking, slugs: list[str]) -> tuple[Ranking, np.ndarray]:
 def _merge(
     matrix: Csr, rows: np.ndarray, moved: np.ndarray, known: Ranking
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The k best of `rows` from their kept best (none moved) and their scores against the
-    moved rows (any other scored at most the kept k-th), a block of rows at a time."""
+    """The k best of `rows` from their kept best (none of them moved) and their scores
+    against the moved rows: every other paper scored at most the kept k-th."""
     if not len(rows):
         return known.top[rows], known.scores[rows]
-    step = max(1, DENSE_CELLS // max(1, len(moved)))
-    parts = []
-    for start in range(0, len(rows), step):
-        block = rows[start : start + step]
+
+    def merged(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         against = np.round(_scores_against(matrix, block, moved), SCORE_DIGITS)
         columns = np.concatenate([known.top[block], np.broadcast_to(moved, against.shape)], 1)
-        scores = np.concatenate([known.scores[block], against], axis=1)
-        parts.append(_best(columns, scores, known.k))
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        return _best(columns, np.concatenate([known.scores[block], against], axis=1), known.k)
+
+    return _in_blocks(rows, len(moved), merged)
 
 
 def _scores_against(matrix: Csr, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
@@ -249,18 +212,27 @@ def _scores_against(matrix: Csr, rows: np.ndarray, others: np.ndarray) -> np.nda
 
 
 def _rank_rows(matrix: Csr, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k best columns of these rows of matrix @ matrix.T, a block of rows at a time."""
+    """The k best columns of these rows of matrix @ matrix.T."""
     if not len(rows):
         return _no_rows(k)
     sparse = _sparse(matrix)
     transposed = sparse.T.tocsr()
-    step = max(1, DENSE_CELLS // max(1, matrix.shape[0]))
-    parts = []
-    for start in range(0, len(rows), step):
-        block_rows = rows[start : start + step]
+
+    def ranked(block_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         block = np.asarray((sparse[block_rows] @ transposed).toarray(), dtype=np.float64)
         block[np.arange(len(block_rows)), block_rows] = -1.0  # a paper is not related to itself
-        parts.append(_top(block, k))
+        return _top(block, k)
+
+    return _in_blocks(rows, matrix.shape[0], ranked)
+
+
+def _in_blocks(
+    rows: np.ndarray, width: int, rank: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """rank(block) over blocks of rows whose scores, `width` a row, are about DENSE_CELLS
+    (two new digests merged with 100,000 kept rows were 1 GB at once), joined."""
+    step = max(1, DENSE_CELLS // max(1, width))
+    parts = [rank(rows[start : start + step]) for start in range(0, len(rows), step)]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
